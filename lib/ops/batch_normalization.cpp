@@ -1,0 +1,151 @@
+// BatchNormalization (ONNX opset 17), inference mode only: per-channel affine map from the
+// stored statistics. training_mode = 1 and the training outputs (running mean / var) are
+// refused as unsupported.
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "core/parallel.h"
+#include "ops/op_util.h"
+
+namespace nncert::ops {
+
+namespace {
+
+bool known(const TypeInfo& t) {
+  return t.shape_known || t.value.has_value();
+}
+const Shape& shape_of(const TypeInfo& t) {
+  return t.value ? t.value->shape() : t.shape;
+}
+
+const char* const kParamNames[] = {"X", "scale", "B", "input_mean", "input_var"};
+
+Status check_mode(const Node& node) {
+  if (node.attrs.get_int("training_mode", 0) != 0)
+    return unsupported("BatchNormalization with training_mode = 1 is not supported");
+  if (node.attrs.get_int("spatial", 1) == 0)
+    return unsupported("BatchNormalization with spatial = 0 (opset < 9) is not supported");
+  for (size_t i = 1; i < node.outputs.size(); ++i)
+    if (node.outputs[i] != kNoValue)
+      return unsupported(
+          "BatchNormalization training outputs (running mean / var) are not "
+          "supported");
+  return Status::ok();
+}
+
+// Checks that each of scale, B, mean, var is [C] (unknown extents pass).
+Status check_params(const Shape& x, std::span<const Shape* const> params) {
+  if (x.size() < 2)
+    return shape_error("BatchNormalization input must be [N, C, ...], got " + shape_to_string(x));
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Shape* s = params[i];
+    if (!s)
+      continue;
+    if (s->size() != 1 || (x[1] >= 0 && (*s)[0] >= 0 && (*s)[0] != x[1]))
+      return shape_error(std::string("BatchNormalization ") + kParamNames[i + 1] + " " +
+                         shape_to_string(*s) + " must be [C] with C = " + std::to_string(x[1]) +
+                         " for input " + shape_to_string(x));
+  }
+  return Status::ok();
+}
+
+// y = scale[c] * (x - mean[c]) / sqrt(var[c] + epsilon) + B[c]
+Status batch_normalization_infer(const Node& node,
+                                 std::span<const TypeInfo> in,
+                                 std::vector<TypeInfo>& out) {
+  NNCERT_RETURN_IF_ERROR(check_mode(node));
+  if (in.size() != 5)
+    return attr_error("BatchNormalization needs 5 inputs");
+  for (size_t i = 0; i < 5; ++i)
+    NNCERT_RETURN_IF_ERROR(expect_float(in, i, kParamNames[i]));
+  out.assign(1, TypeInfo{});
+  out[0].dtype = in[0].dtype;
+  if (!known(in[0])) {
+    out[0].shape_known = false;
+    return Status::ok();
+  }
+  const Shape* params[4];
+  for (size_t i = 0; i < 4; ++i)
+    params[i] = known(in[i + 1]) ? &shape_of(in[i + 1]) : nullptr;
+  NNCERT_RETURN_IF_ERROR(check_params(shape_of(in[0]), params));
+  out[0].shape = shape_of(in[0]);
+  return Status::ok();
+}
+
+template <class T>
+void normalize(const Tensor& x,
+               const std::vector<double>& a,
+               const std::vector<double>& b,
+               Tensor& y,
+               int threads) {
+  const int64_t channels = x.dim(1);
+  const int64_t planes = x.dim(0) * channels;
+  const int64_t size = planes == 0 ? 0 : x.numel() / planes;
+  const T* px = x.data<T>();
+  T* py = y.data<T>();
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(size, 1));
+  parallel_for(planes, threads, grain, [&](int64_t first, int64_t last) {
+    for (int64_t pl = first; pl < last; ++pl) {
+      const T ac = static_cast<T>(a[static_cast<size_t>(pl % channels)]);
+      const T bc = static_cast<T>(b[static_cast<size_t>(pl % channels)]);
+      const T* src = px + pl * size;
+      T* dst = py + pl * size;
+      for (int64_t i = 0; i < size; ++i)
+        dst[i] = src[i] * ac + bc;
+    }
+  });
+}
+
+Status batch_normalization_forward(const Node& node,
+                                   std::span<const Tensor> in,
+                                   std::span<const TypeInfo> out_types,
+                                   std::vector<Tensor>& out,
+                                   const ExecContext& ctx) {
+  NNCERT_RETURN_IF_ERROR(check_mode(node));
+  if (in.size() != 5)
+    return attr_error("BatchNormalization needs 5 inputs");
+  for (const Tensor& t : in)
+    if (!t.is_valid())
+      return attr_error("BatchNormalization needs 5 inputs");
+  const Tensor& x = in[0];
+  const Shape* params[4] = {&in[1].shape(), &in[2].shape(), &in[3].shape(), &in[4].shape()};
+  NNCERT_RETURN_IF_ERROR(check_params(x.shape(), params));
+  if (out_types.empty() || out_types[0].shape != x.shape() || out_types[0].dtype != x.dtype())
+    return shape_error("BatchNormalization output does not match input " +
+                       shape_to_string(x.shape()));
+  // Fold into y = a[c] * x + b[c], a = scale / sqrt(var + eps), b = B - mean * a (in double).
+  const double eps = node.attrs.get_float("epsilon", 1e-5);
+  const std::vector<double> scale = in[1].to_double_vector();
+  const std::vector<double> bias = in[2].to_double_vector();
+  const std::vector<double> mean = in[3].to_double_vector();
+  const std::vector<double> var = in[4].to_double_vector();
+  std::vector<double> a(scale.size());
+  std::vector<double> b(scale.size());
+  for (size_t c = 0; c < scale.size(); ++c) {
+    a[c] = scale[c] / std::sqrt(var[c] + eps);
+    b[c] = bias[c] - mean[c] * a[c];
+  }
+  if (out.empty())
+    out.resize(1);
+  out[0] = Tensor(out_types[0].dtype, out_types[0].shape);
+  return NNCERT_FLOAT_DISPATCH(x.dtype(), T, normalize<T>(x, a, b, out[0], ctx.threads));
+}
+
+// One multiply-add per element after folding: 2 * numel(x)
+double batch_normalization_flops(const Node& node,
+                                 std::span<const Shape> in,
+                                 std::span<const Shape> out) {
+  return in.empty() ? 0.0 : 2.0 * static_cast<double>(std::max<int64_t>(shape_numel(in[0]), 0));
+}
+
+}  // namespace
+
+extern const OpDef kOpBatchNormalization{"BatchNormalization",
+                                         5,
+                                         5,
+                                         batch_normalization_infer,
+                                         batch_normalization_forward,
+                                         batch_normalization_flops};
+
+}  // namespace nncert::ops

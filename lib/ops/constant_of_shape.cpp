@@ -1,0 +1,42 @@
+// ConstantOfShape: y = a tensor of the given shape filled with `value` (default float 0).
+#include "ops/elementwise.h"
+
+namespace nncert::ops {
+namespace {
+
+Tensor fill_value(const Node& node) {
+  if (auto t = node.attrs.get_tensor("value"); t && t->numel() >= 1) return *t;
+  return Tensor::scalar(DType::kF32, 0.0);
+}
+
+Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInfo>& out) {
+  Tensor v = fill_value(node);
+  auto dims = const_ints(in, 0);
+  Shape s;
+  if (dims) {
+    s = *dims;
+    for (int64_t d : s)
+      if (d < 0) return shape_error("ConstantOfShape with a negative extent");
+  } else if (in[0].shape_known && in[0].shape.size() == 1 && in[0].shape[0] >= 0) {
+    s.assign(static_cast<size_t>(in[0].shape[0]), -1);
+  }
+  out.assign(1, make_info(v.dtype(), s));
+  out[0].shape_known = dims.has_value() || !s.empty();
+  return Status::ok();
+}
+
+// y[...] = value
+Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out, const ExecContext& ctx) {
+  Tensor v = fill_value(node);
+  out[0] = Tensor(v.dtype(), in[0].to_int_vector());
+  const double x = v.get(0);
+  for (int64_t i = 0; i < out[0].numel(); ++i) out[0].set(i, x);
+  return Status::ok();
+}
+
+}  // namespace
+
+extern const OpDef kOpConstantOfShape{"ConstantOfShape", 1, 1, &infer, &forward, nullptr};
+
+}  // namespace nncert::ops

@@ -1,0 +1,152 @@
+// Gemm (ONNX opset 17): Y = alpha * op(A) * op(B) + beta * C on 2-D operands, op = transpose
+// when transA / transB, C optional and unidirectionally broadcast to [M, N].
+#include "runtime/kernels/gemm.h"
+
+#include <algorithm>
+#include <string>
+
+#include "ops/op_util.h"
+
+namespace nncert::ops {
+
+namespace {
+
+bool known(const TypeInfo& t) {
+  return t.shape_known || t.value.has_value();
+}
+const Shape& shape_of(const TypeInfo& t) {
+  return t.value ? t.value->shape() : t.shape;
+}
+
+struct GemmDims {
+  int64_t m = -1;
+  int64_t n = -1;
+  int64_t k = -1;
+};
+
+// Derives M, N, K from the operand shapes (nullptr = unknown) and checks them and C.
+Expected<GemmDims> resolve(const Node& node, const Shape* a, const Shape* b, const Shape* c) {
+  const bool trans_a = node.attrs.get_int("transA", 0) != 0;
+  const bool trans_b = node.attrs.get_int("transB", 0) != 0;
+  if (a && a->size() != 2)
+    return shape_error("Gemm A must be 2-D, got " + shape_to_string(*a));
+  if (b && b->size() != 2)
+    return shape_error("Gemm B must be 2-D, got " + shape_to_string(*b));
+  GemmDims d;
+  int64_t kb = -1;
+  if (a) {
+    d.m = (*a)[trans_a ? 1 : 0];
+    d.k = (*a)[trans_a ? 0 : 1];
+  }
+  if (b) {
+    kb = (*b)[trans_b ? 1 : 0];
+    d.n = (*b)[trans_b ? 0 : 1];
+  }
+  if (d.k >= 0 && kb >= 0 && d.k != kb)
+    return shape_error("Gemm inner dimensions differ: op(A) " + shape_to_string({d.m, d.k}) +
+                       " and op(B) " + shape_to_string({kb, d.n}) + " (transA = " +
+                       std::to_string(trans_a) + ", transB = " + std::to_string(trans_b) + ")");
+  if (d.k < 0)
+    d.k = kb;
+  if (c) {
+    if (c->size() > 2)
+      return shape_error("Gemm C must have rank <= 2, got " + shape_to_string(*c));
+    const Shape target = {d.m, d.n};
+    for (size_t i = 0; i < c->size(); ++i) {
+      const int64_t ci = (*c)[i];
+      const int64_t ti = target[2 - c->size() + i];
+      if (ci >= 0 && ci != 1 && ti >= 0 && ci != ti)
+        return shape_error("Gemm C " + shape_to_string(*c) + " cannot be broadcast to " +
+                           shape_to_string(target));
+    }
+  }
+  return d;
+}
+
+// Y[i,j] = alpha * sum_k op(A)[i,k] * op(B)[k,j] + beta * C[i,j]
+Status gemm_infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInfo>& out) {
+  if (in.size() < 2)
+    return attr_error("Gemm needs inputs A and B");
+  NNCERT_RETURN_IF_ERROR(expect_float(in, 0, "Gemm input A"));
+  NNCERT_RETURN_IF_ERROR(expect_float(in, 1, "Gemm input B"));
+  if (has_input(in, 2))
+    NNCERT_RETURN_IF_ERROR(expect_float(in, 2, "Gemm input C"));
+  const Shape* a = known(in[0]) ? &shape_of(in[0]) : nullptr;
+  const Shape* b = known(in[1]) ? &shape_of(in[1]) : nullptr;
+  const Shape* c = has_input(in, 2) ? &shape_of(in[2]) : nullptr;
+  NNCERT_ASSIGN_OR_RETURN(GemmDims d, resolve(node, a, b, c));
+  out.assign(1, make_info(in[0].dtype, {d.m, d.n}));
+  return Status::ok();
+}
+
+template <class T>
+void run_gemm(const Node& node,
+              const GemmDims& d,
+              const Tensor& a,
+              const Tensor& b,
+              const Tensor& c,
+              Tensor& y,
+              int threads) {
+  const T alpha = static_cast<T>(node.attrs.get_float("alpha", 1.0));
+  T beta = static_cast<T>(node.attrs.get_float("beta", 1.0));
+  T* py = y.data<T>();
+  if (c.is_valid() && beta != T(0)) {
+    // Y = broadcast(C); the GEMM then adds alpha * op(A) op(B) to beta * Y.
+    const T* pc = c.data<T>();
+    const int64_t cr = c.rank() == 2 ? c.dim(0) : 1;
+    const int64_t cc = c.rank() >= 1 ? c.dim(-1) : 1;
+    for (int64_t i = 0; i < d.m; ++i)
+      for (int64_t j = 0; j < d.n; ++j)
+        py[i * d.n + j] = pc[(cr == 1 ? 0 : i) * cc + (cc == 1 ? 0 : j)];
+  } else {
+    beta = T(0);
+  }
+  kernels::gemm<T>(node.attrs.get_int("transA", 0) != 0,
+                   node.attrs.get_int("transB", 0) != 0,
+                   d.m,
+                   d.n,
+                   d.k,
+                   alpha,
+                   a.data<T>(),
+                   b.data<T>(),
+                   beta,
+                   py,
+                   threads);
+}
+
+Status gemm_forward(const Node& node,
+                    std::span<const Tensor> in,
+                    std::span<const TypeInfo> out_types,
+                    std::vector<Tensor>& out,
+                    const ExecContext& ctx) {
+  if (in.size() < 2 || !in[0].is_valid() || !in[1].is_valid())
+    return attr_error("Gemm needs inputs A and B");
+  const Tensor& a = in[0];
+  const Tensor b = in[1].to(a.dtype());
+  const Tensor c = has_input(in, 2) ? in[2].to(a.dtype()) : Tensor();
+  NNCERT_ASSIGN_OR_RETURN(
+      GemmDims d, resolve(node, &a.shape(), &b.shape(), c.is_valid() ? &c.shape() : nullptr));
+  if (out_types.empty() || out_types[0].shape != Shape{d.m, d.n} || out_types[0].dtype != a.dtype())
+    return shape_error("Gemm output " + shape_to_string({d.m, d.n}) +
+                       " does not match the inferred output type");
+  if (out.empty())
+    out.resize(1);
+  out[0] = Tensor(out_types[0].dtype, out_types[0].shape);
+  Tensor& y = out[0];
+  return NNCERT_FLOAT_DISPATCH(a.dtype(), T, run_gemm<T>(node, d, a, b, c, y, ctx.threads));
+}
+
+// 2 * M * N * K
+double gemm_flops(const Node& node, std::span<const Shape> in, std::span<const Shape> out) {
+  if (in.empty() || in[0].size() != 2 || out.empty())
+    return 0.0;
+  const int64_t k = in[0][node.attrs.get_int("transA", 0) != 0 ? 0 : 1];
+  return 2.0 * static_cast<double>(std::max<int64_t>(shape_numel(out[0]), 0)) *
+         static_cast<double>(std::max<int64_t>(k, 0));
+}
+
+}  // namespace
+
+extern const OpDef kOpGemm{"Gemm", 2, 3, gemm_infer, gemm_forward, gemm_flops};
+
+}  // namespace nncert::ops

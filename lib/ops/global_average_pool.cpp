@@ -1,0 +1,92 @@
+// GlobalAveragePool (ONNX opset 17): mean over all spatial dims, kept as extent-1 dims.
+#include <algorithm>
+
+#include "core/parallel.h"
+#include "ops/op_util.h"
+
+namespace nncert::ops {
+
+namespace {
+
+bool known(const TypeInfo& t) {
+  return t.shape_known || t.value.has_value();
+}
+const Shape& shape_of(const TypeInfo& t) {
+  return t.value ? t.value->shape() : t.shape;
+}
+
+// y[n,c,1,...,1] = mean_{spatial i} x[n,c,i]
+Status global_average_pool_infer(const Node& node,
+                                 std::span<const TypeInfo> in,
+                                 std::vector<TypeInfo>& out) {
+  if (in.empty())
+    return attr_error("GlobalAveragePool needs input X");
+  NNCERT_RETURN_IF_ERROR(expect_float(in, 0, "GlobalAveragePool input X"));
+  out.assign(1, TypeInfo{});
+  out[0].dtype = in[0].dtype;
+  if (!known(in[0])) {
+    out[0].shape_known = false;
+    return Status::ok();
+  }
+  const Shape& x = shape_of(in[0]);
+  if (x.size() < 3)
+    return shape_error("GlobalAveragePool input must be [N, C, spatial...], got " +
+                       shape_to_string(x));
+  out[0].shape = x;
+  std::fill(out[0].shape.begin() + 2, out[0].shape.end(), 1);
+  return Status::ok();
+}
+
+template <class T>
+void global_average(const Tensor& x, Tensor& y, int threads) {
+  const int64_t planes = x.dim(0) * x.dim(1);
+  const int64_t size = planes == 0 ? 0 : x.numel() / planes;
+  const T* px = x.data<T>();
+  T* py = y.data<T>();
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(size, 1));
+  parallel_for(planes, threads, grain, [&](int64_t first, int64_t last) {
+    for (int64_t pl = first; pl < last; ++pl) {
+      const T* src = px + pl * size;
+      double sum = 0.0;  // double accumulator: exact enough for float planes of any size
+      for (int64_t i = 0; i < size; ++i)
+        sum += static_cast<double>(src[i]);
+      py[pl] = size > 0 ? static_cast<T>(sum / static_cast<double>(size)) : T(0);
+    }
+  });
+}
+
+Status global_average_pool_forward(const Node& node,
+                                   std::span<const Tensor> in,
+                                   std::span<const TypeInfo> out_types,
+                                   std::vector<Tensor>& out,
+                                   const ExecContext& ctx) {
+  if (in.empty() || !in[0].is_valid())
+    return attr_error("GlobalAveragePool needs input X");
+  const Tensor& x = in[0];
+  if (x.rank() < 3 || out_types.empty() || out_types[0].dtype != x.dtype() ||
+      shape_numel(out_types[0].shape) != x.dim(0) * x.dim(1))
+    return shape_error("GlobalAveragePool output does not match input " +
+                       shape_to_string(x.shape()));
+  if (out.empty())
+    out.resize(1);
+  out[0] = Tensor(out_types[0].dtype, out_types[0].shape);
+  return NNCERT_FLOAT_DISPATCH(x.dtype(), T, global_average<T>(x, out[0], ctx.threads));
+}
+
+// One add per input element: numel(x)
+double global_average_pool_flops(const Node& node,
+                                 std::span<const Shape> in,
+                                 std::span<const Shape> out) {
+  return in.empty() ? 0.0 : static_cast<double>(std::max<int64_t>(shape_numel(in[0]), 0));
+}
+
+}  // namespace
+
+extern const OpDef kOpGlobalAveragePool{"GlobalAveragePool",
+                                        1,
+                                        1,
+                                        global_average_pool_infer,
+                                        global_average_pool_forward,
+                                        global_average_pool_flops};
+
+}  // namespace nncert::ops

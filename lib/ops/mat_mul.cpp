@@ -1,0 +1,182 @@
+// MatMul (ONNX opset 17): numpy matmul. 1-D operands are promoted (A to [1, K], B to [K, 1])
+// and the added dim is dropped from the result; leading (batch) dims broadcast.
+#include <algorithm>
+#include <string>
+
+#include "core/parallel.h"
+#include "ops/op_util.h"
+#include "runtime/kernels/gemm.h"
+
+namespace nncert::ops {
+
+namespace {
+
+bool known(const TypeInfo& t) {
+  return t.shape_known || t.value.has_value();
+}
+const Shape& shape_of(const TypeInfo& t) {
+  return t.value ? t.value->shape() : t.shape;
+}
+
+struct MatMulDims {
+  Shape batch;  // broadcast batch shape
+  int64_t m = -1;
+  int64_t n = -1;
+  int64_t k = -1;
+  Shape out;
+};
+
+Expected<MatMulDims> resolve(const Shape& a, const Shape& b) {
+  if (a.empty() || b.empty())
+    return shape_error("MatMul operands must have rank >= 1, got " + shape_to_string(a) + " and " +
+                       shape_to_string(b));
+  MatMulDims d;
+  const bool a1 = a.size() == 1;
+  const bool b1 = b.size() == 1;
+  d.m = a1 ? 1 : a[a.size() - 2];
+  d.k = a.back();
+  const int64_t kb = b1 ? b[0] : b[b.size() - 2];
+  d.n = b1 ? 1 : b.back();
+  if (d.k >= 0 && kb >= 0 && d.k != kb)
+    return shape_error("MatMul inner dimensions differ: " + shape_to_string(a) + " x " +
+                       shape_to_string(b));
+  if (d.k < 0)
+    d.k = kb;
+  const Shape ba = a1 ? Shape{} : Shape(a.begin(), a.end() - 2);
+  const Shape bb = b1 ? Shape{} : Shape(b.begin(), b.end() - 2);
+  auto batch = broadcast_shapes(ba, bb);
+  if (!batch)
+    return shape_error("MatMul batch dims do not broadcast: " + shape_to_string(a) + " x " +
+                       shape_to_string(b));
+  d.batch = *batch;
+  d.out = d.batch;
+  if (!a1)
+    d.out.push_back(d.m);
+  if (!b1)
+    d.out.push_back(d.n);
+  return d;
+}
+
+// Y[..., i, j] = sum_k A[..., i, k] * B[..., k, j]
+Status mat_mul_infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInfo>& out) {
+  if (in.size() < 2)
+    return attr_error("MatMul needs inputs A and B");
+  NNCERT_RETURN_IF_ERROR(expect_float(in, 0, "MatMul input A"));
+  NNCERT_RETURN_IF_ERROR(expect_float(in, 1, "MatMul input B"));
+  out.assign(1, TypeInfo{});
+  out[0].dtype = in[0].dtype;
+  if (!known(in[0]) || !known(in[1])) {
+    out[0].shape_known = false;
+    return Status::ok();
+  }
+  NNCERT_ASSIGN_OR_RETURN(MatMulDims d, resolve(shape_of(in[0]), shape_of(in[1])));
+  out[0].shape = std::move(d.out);
+  return Status::ok();
+}
+
+// Element offset of each flat batch index of `batch` into an operand with batch dims `own`
+// (right-aligned, broadcast where own has extent 1 or is missing), in units of matrices.
+std::vector<int64_t> batch_offsets(const Shape& batch, const Shape& own) {
+  const int64_t count = shape_numel(batch);
+  std::vector<int64_t> offs(static_cast<size_t>(count), 0);
+  const size_t r = batch.size();
+  std::vector<int64_t> stride(r, 0);
+  int64_t s = 1;
+  for (size_t i = own.size(); i-- > 0;) {
+    const size_t j = r - own.size() + i;
+    stride[j] = own[i] == 1 ? 0 : s;
+    s *= own[i];
+  }
+  std::vector<int64_t> idx(r, 0);
+  for (int64_t f = 0; f < count; ++f) {
+    int64_t o = 0;
+    for (size_t i = 0; i < r; ++i)
+      o += idx[i] * stride[i];
+    offs[static_cast<size_t>(f)] = o;
+    for (size_t i = r; i-- > 0;) {
+      if (++idx[i] < batch[i])
+        break;
+      idx[i] = 0;
+    }
+  }
+  return offs;
+}
+
+template <class T>
+void run_mat_mul(const MatMulDims& d, const Tensor& a, const Tensor& b, Tensor& y, int threads) {
+  const T* pa = a.data<T>();
+  const T* pb = b.data<T>();
+  T* py = y.data<T>();
+  const int64_t count = shape_numel(d.batch);
+  if (count == 0 || d.m == 0 || d.n == 0)
+    return;
+  const Shape ba = a.rank() == 1 ? Shape{} : Shape(a.shape().begin(), a.shape().end() - 2);
+  const Shape bb = b.rank() == 1 ? Shape{} : Shape(b.shape().begin(), b.shape().end() - 2);
+  if (shape_numel(bb) == 1 && ba == d.batch) {
+    // B is one matrix shared by every batch item: one [count*M, K] x [K, N] product.
+    kernels::gemm<T>(false, false, count * d.m, d.n, d.k, T(1), pa, pb, T(0), py, threads);
+    return;
+  }
+  const std::vector<int64_t> oa = batch_offsets(d.batch, ba);
+  const std::vector<int64_t> ob = batch_offsets(d.batch, bb);
+  const int nthreads = resolve_threads(threads);
+  const double work = static_cast<double>(d.m) * static_cast<double>(d.n) *
+                      static_cast<double>(std::max<int64_t>(d.k, 1));
+  // Many small products: share the batch out; few large ones: let each GEMM use the threads.
+  const bool outer = count >= nthreads || work < 1e6;
+  const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(1e6 / std::max(work, 1.0)));
+  auto body = [&](int64_t first, int64_t last) {
+    for (int64_t i = first; i < last; ++i) {
+      kernels::gemm<T>(false,
+                       false,
+                       d.m,
+                       d.n,
+                       d.k,
+                       T(1),
+                       pa + oa[static_cast<size_t>(i)] * d.m * d.k,
+                       pb + ob[static_cast<size_t>(i)] * d.k * d.n,
+                       T(0),
+                       py + i * d.m * d.n,
+                       outer ? 1 : nthreads);
+    }
+  };
+  if (outer) {
+    parallel_for(count, nthreads, grain, body);
+  } else {
+    body(0, count);
+  }
+}
+
+Status mat_mul_forward(const Node& node,
+                       std::span<const Tensor> in,
+                       std::span<const TypeInfo> out_types,
+                       std::vector<Tensor>& out,
+                       const ExecContext& ctx) {
+  if (in.size() < 2 || !in[0].is_valid() || !in[1].is_valid())
+    return attr_error("MatMul needs inputs A and B");
+  const Tensor& a = in[0];
+  const Tensor b = in[1].to(a.dtype());
+  NNCERT_ASSIGN_OR_RETURN(MatMulDims d, resolve(a.shape(), b.shape()));
+  if (out_types.empty() || out_types[0].shape != d.out || out_types[0].dtype != a.dtype())
+    return shape_error("MatMul output " + shape_to_string(d.out) +
+                       " does not match the inferred output type");
+  if (out.empty())
+    out.resize(1);
+  out[0] = Tensor(out_types[0].dtype, out_types[0].shape);
+  Tensor& y = out[0];
+  return NNCERT_FLOAT_DISPATCH(a.dtype(), T, run_mat_mul<T>(d, a, b, y, ctx.threads));
+}
+
+// 2 * prod(batch) * M * N * K = 2 * numel(Y) * K
+double mat_mul_flops(const Node& node, std::span<const Shape> in, std::span<const Shape> out) {
+  if (in.empty() || in[0].empty() || out.empty())
+    return 0.0;
+  return 2.0 * static_cast<double>(std::max<int64_t>(shape_numel(out[0]), 0)) *
+         static_cast<double>(std::max<int64_t>(in[0].back(), 0));
+}
+
+}  // namespace
+
+extern const OpDef kOpMatMul{"MatMul", 2, 2, mat_mul_infer, mat_mul_forward, mat_mul_flops};
+
+}  // namespace nncert::ops

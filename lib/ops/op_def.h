@@ -1,0 +1,59 @@
+// The op table: one OpDef record per supported op type, holding function pointers to that op's
+// rules. Each op's rules live in one file lib/ops/<op>.cpp; lib/ops/op_table.cpp lists them.
+// A nullptr rule means "not supported by this op" and analyses that need it refuse the graph
+// naming every such node (passes/validate.h). Later layers add bound rules (IBP, CROWN, ...) as
+// further fields here, not as switch statements elsewhere.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "core/tensor.h"
+#include "graph/graph.h"
+
+namespace nncert {
+
+// What shape inference knows about a value: dtype, shape (-1 = unknown extent), and the value
+// itself when it is a constant (or when the executor runs the rule on concrete tensors).
+struct TypeInfo {
+  DType dtype = DType::kF32;
+  Shape shape;
+  bool shape_known = true;  // false: not even the rank is known
+  std::optional<Tensor> value;
+};
+
+struct ExecContext {
+  int threads = 0;  // 0: all hardware threads
+};
+
+// Infers output dtypes/shapes from input infos; returns kShapeMismatch / kInvalidGraph with a
+// message (without the node name; the caller adds it) when the inputs do not fit.
+using InferFn = Status (*)(const Node& node, std::span<const TypeInfo> in,
+                           std::vector<TypeInfo>& out);
+// Computes the outputs from concrete inputs. `out` arrives with one default Tensor per output;
+// `out_types` holds the inferred (concrete) output shapes and dtypes. Absent optional inputs
+// are default (invalid) tensors.
+using ForwardFn = Status (*)(const Node& node, std::span<const Tensor> in,
+                             std::span<const TypeInfo> out_types, std::vector<Tensor>& out,
+                             const ExecContext& ctx);
+// Floating-point operations of one execution (multiply-add = 2), for benchmarks.
+using FlopsFn = double (*)(const Node& node, std::span<const Shape> in,
+                           std::span<const Shape> out);
+
+struct OpDef {
+  std::string_view name;  // ONNX op_type
+  int min_inputs = 1;
+  int max_inputs = 1;  // -1: variadic
+  InferFn infer = nullptr;
+  ForwardFn forward = nullptr;
+  FlopsFn flops = nullptr;  // nullptr: counted as one op per output element
+};
+
+// nullptr if the op type is not in the table.
+const OpDef* find_op(std::string_view op_type);
+std::span<const OpDef* const> all_ops();
+
+}  // namespace nncert

@@ -1,0 +1,97 @@
+#include "ops/op_util.h"
+
+#include <algorithm>
+
+namespace nncert::ops {
+
+Expected<int64_t> normalize_axis(int64_t axis, int64_t rank) {
+  int64_t a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= std::max<int64_t>(rank, 1))
+    return shape_error("axis " + std::to_string(axis) + " is out of range for rank " +
+                       std::to_string(rank));
+  return a;
+}
+
+Expected<Shape> broadcast_shapes(const Shape& a, const Shape& b) {
+  size_t r = std::max(a.size(), b.size());
+  Shape out(r, 1);
+  for (size_t i = 0; i < r; ++i) {
+    int64_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
+    int64_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
+    if (da == db) {
+      out[i] = da;
+    } else if (da == 1) {
+      out[i] = db;
+    } else if (db == 1) {
+      out[i] = da;
+    } else if (da < 0 || db < 0) {
+      out[i] = std::max(da, db);  // unknown vs known: take the known extent
+    } else {
+      return shape_error("shapes " + shape_to_string(a) + " and " + shape_to_string(b) +
+                         " cannot be broadcast together");
+    }
+  }
+  return out;
+}
+
+std::optional<std::vector<int64_t>> const_ints(std::span<const TypeInfo> in, size_t i) {
+  if (i >= in.size() || !in[i].value) return std::nullopt;
+  return in[i].value->to_int_vector();
+}
+
+Status expect_float(std::span<const TypeInfo> in, size_t i, const char* what) {
+  if (i < in.size() && !is_float(in[i].dtype))
+    return {ErrorCode::kUnsupported, std::string(what) + " must be a float tensor, got " +
+                                         dtype_name(in[i].dtype)};
+  return Status::ok();
+}
+
+}  // namespace nncert::ops
+
+// ---- elementwise shape rules (declared in ops/elementwise.h) ----
+#include "ops/elementwise.h"
+
+namespace nncert::ops {
+
+std::vector<int64_t> broadcast_strides(const Shape& s, const Shape& out) {
+  std::vector<int64_t> st(out.size(), 0);
+  std::vector<int64_t> own = shape_strides(s);
+  size_t off = out.size() - s.size();
+  for (size_t i = 0; i < s.size(); ++i) st[off + i] = s[i] == 1 ? 0 : own[i];
+  return st;
+}
+
+Status infer_broadcast(const Node& node, std::span<const TypeInfo> in,
+                       std::vector<TypeInfo>& out) {
+  if (in.empty()) return attr_error("needs at least one input");
+  Shape s = in[0].shape;
+  bool known = in[0].shape_known;
+  for (size_t i = 1; i < in.size(); ++i) {
+    if (!in[i].shape_known) {
+      known = false;
+      continue;
+    }
+    if (is_float(in[0].dtype) != is_float(in[i].dtype))
+      return {ErrorCode::kShapeMismatch, std::string("input dtypes differ: ") +
+                                             dtype_name(in[0].dtype) + " and " +
+                                             dtype_name(in[i].dtype)};
+    NNCERT_ASSIGN_OR_RETURN(s, broadcast_shapes(s, in[i].shape));
+  }
+  out.assign(1, make_info(in[0].dtype, known ? s : Shape{}));
+  out[0].shape_known = known;
+  return Status::ok();
+}
+
+Status infer_same(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInfo>& out) {
+  out.assign(1, make_info(in[0].dtype, in[0].shape));
+  out[0].shape_known = in[0].shape_known;
+  return Status::ok();
+}
+
+Status infer_same_float(const Node& node, std::span<const TypeInfo> in,
+                        std::vector<TypeInfo>& out) {
+  NNCERT_RETURN_IF_ERROR(expect_float(in, 0, "the input"));
+  return infer_same(node, in, out);
+}
+
+}  // namespace nncert::ops

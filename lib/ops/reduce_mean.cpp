@@ -1,0 +1,16 @@
+// ReduceMean: y = mean of x over `axes` (keepdims default 1); axes as an input (opset 18 form;
+// the ONNX frontend rewrites the attribute form of older opsets).
+#include "ops/reduce.h"
+
+namespace nncert::ops {
+namespace {
+// y = (1/n) sum_{axes} x
+Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out, const ExecContext& ctx) {
+  return forward_reduce(node, in, out_types, out, true);
+}
+}  // namespace
+
+extern const OpDef kOpReduceMean{"ReduceMean", 1, 2, &infer_reduce, &forward, nullptr};
+
+}  // namespace nncert::ops

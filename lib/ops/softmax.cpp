@@ -1,0 +1,58 @@
+// Softmax: y = exp(x - max) / sum exp(x - max) along `axis` (opset >= 13, default -1). Models of
+// opset < 13 get attribute legacy_2d = 1 from the ONNX frontend: the input is then coerced to 2-D
+// at `axis` (default 1) and the softmax runs over all trailing dimensions together.
+#include <algorithm>
+#include <cmath>
+
+#include "ops/elementwise.h"
+
+namespace nncert::ops {
+namespace {
+
+Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInfo>& out) {
+  NNCERT_RETURN_IF_ERROR(expect_float(in, 0, "the input"));
+  if (in[0].shape_known) {
+    const bool legacy = node.attrs.get_int("legacy_2d", 0) != 0;
+    const auto rank = static_cast<int64_t>(in[0].shape.size());
+    NNCERT_RETURN_IF_ERROR(
+        normalize_axis(node.attrs.get_int("axis", legacy ? 1 : -1), rank).status());
+  }
+  return infer_same(node, in, out);
+}
+
+// y_i = exp(x_i - m) / sum_j exp(x_j - m), m = max_j x_j
+Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out, const ExecContext& ctx) {
+  const Tensor& x = in[0];
+  const bool legacy = node.attrs.get_int("legacy_2d", 0) != 0;
+  const int64_t axis = normalize_axis(node.attrs.get_int("axis", legacy ? 1 : -1), x.rank()).value();
+  int64_t outer = 1, n = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= x.dim(d);
+  if (legacy) {
+    for (int64_t d = axis; d < x.rank(); ++d) n *= x.dim(d);
+  } else {
+    n = x.dim(axis);
+    for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.dim(d);
+  }
+  out[0] = Tensor(x.dtype(), x.shape());
+  return NNCERT_FLOAT_DISPATCH(x.dtype(), T, {
+    const T* px = x.data<T>();
+    T* py = out[0].data<T>();
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t k = 0; k < inner; ++k) {
+        const T* xs = px + o * n * inner + k;
+        T* ys = py + o * n * inner + k;
+        T m = xs[0];
+        for (int64_t i = 1; i < n; ++i) m = std::max(m, xs[i * inner]);
+        T sum = 0;
+        for (int64_t i = 0; i < n; ++i) sum += (ys[i * inner] = std::exp(xs[i * inner] - m));
+        for (int64_t i = 0; i < n; ++i) ys[i * inner] /= sum;
+      }
+  });
+}
+
+}  // namespace
+
+extern const OpDef kOpSoftmax{"Softmax", 1, 1, &infer, &forward, nullptr};
+
+}  // namespace nncert::ops

@@ -1,0 +1,17 @@
+// Sub: elementwise y = a - b, with numpy broadcasting.
+#include "ops/elementwise.h"
+
+namespace nncert::ops {
+namespace {
+
+// y = a - b
+Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out, const ExecContext& ctx) {
+  return forward_binary(in, out, out_types, [](auto a, auto b) { return a - b; }, ctx);
+}
+
+}  // namespace
+
+extern const OpDef kOpSub{"Sub", 2, 2, &infer_broadcast, &forward, nullptr};
+
+}  // namespace nncert::ops

@@ -1,0 +1,42 @@
+// verify-model: the nncert command line. Subcommands: info, run (more arrive with the
+// bound engines and the verifier). Exit codes: verifier/exit_codes.h, docs/cli.md.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "nncert_version.h"
+#include "verifier/commands.h"
+#include "verifier/exit_codes.h"
+
+int main(int argc, char** argv) {
+  using namespace nncert::cli;
+  CLI::App app{"verify-model " NNCERT_VERSION
+               ": load, run and verify neural networks (ONNX, .nnet).\n"
+               "Run 'verify-model <command> --help' for a command's options."};
+  app.set_version_flag("--version", std::string("verify-model ") + NNCERT_VERSION);
+  app.require_subcommand(1);
+  int (*run)() = nullptr;
+  add_info_command(app, run);
+  add_run_command(app, run);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  try {
+    return run ? run() : kExitUsage;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "verify-model: out of memory\n");
+    return kExitOutOfMemory;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "verify-model: internal error: %s\n", e.what());
+    return kExitInternal;
+  }
+}
