@@ -55,7 +55,12 @@ Expected<int> fold_constants(Graph& g) {
     }
     folded.push_back(id);
   }
-  if (!folded.empty()) g.remove_nodes(folded);
+  if (!folded.empty()) {
+    g.remove_nodes(folded);
+    // Shapes downstream of folded values (e.g. a Reshape whose target became constant) can now
+    // be inferred exactly.
+    NNCERT_RETURN_IF_ERROR(infer_shapes(g));
+  }
   return static_cast<int>(folded.size());
 }
 
