@@ -107,40 +107,35 @@ Expected<Tensor> read_input_json(const std::string& path, const Shape& model_sha
   if (!st.is_ok()) return st.with_context("input file '" + path + "'");
   if (ragged) return Status(ErrorCode::kParseError, "input file '" + path + "': ragged array");
   const auto n = static_cast<int64_t>(values.size());
-  Shape shape;
   Shape per_sample(model_shape.begin() + (model_shape.empty() ? 0 : 1), model_shape.end());
   const int64_t sample = shape_numel(per_sample);
-  if (nest.size() <= 1) {
-    // Flat: batch = n / per-sample size.
-    if (model_shape.empty()) {
-      shape = {n};
-    } else if (sample > 0 && n % sample == 0 && n > 0) {
-      shape = model_shape;
-      shape[0] = n / sample;
-      if (model_shape[0] > 1 && shape[0] != model_shape[0])
-        return Status(ErrorCode::kShapeMismatch,
-                      "input file '" + path + "' has " + std::to_string(n) +
-                          " numbers; the model input " + shape_to_string(model_shape) + " needs " +
-                          std::to_string(shape_numel(model_shape)));
-    } else {
-      return Status(ErrorCode::kShapeMismatch,
-                    "input file '" + path + "' has " + std::to_string(n) +
-                        " numbers, not a multiple of the model's per-sample input size " +
-                        std::to_string(sample) + " (input shape " + shape_to_string(model_shape) +
-                        ")");
-    }
-  } else {
-    shape = nest;
-    if (nest.size() + 1 == model_shape.size()) shape.insert(shape.begin(), 1);
-    bool ok = shape.size() == model_shape.size();
-    for (size_t d = 0; ok && d < shape.size(); ++d)
-      ok = model_shape[d] < 0 || model_shape[d] == shape[d] || (d == 0 && model_shape[d] == 1);
-    if (!ok)
-      return Status(ErrorCode::kShapeMismatch, "input file '" + path + "' has shape " +
-                                                   shape_to_string(nest) +
-                                                   ", the model input is " +
-                                                   shape_to_string(model_shape));
-  }
+  // A nested array whose shape matches the model input (with or without the batch axis) is
+  // taken as is; anything else (flat, or nested differently, e.g. 28x28 rows for a
+  // [1, 1, 28, 28] input) is read as row-major values, batch = count / per-sample size.
+  auto matches = [&](const Shape& s) {
+    if (s.size() != model_shape.size()) return false;
+    for (size_t d = 0; d < s.size(); ++d)
+      if (!(model_shape[d] < 0 || model_shape[d] == s[d] || (d == 0 && model_shape[d] == 1)))
+        return false;
+    return true;
+  };
+  Shape shape = nest;
+  if (nest.size() >= 2 && nest.size() + 1 == model_shape.size()) shape.insert(shape.begin(), 1);
+  if (nest.size() >= 2 && matches(shape)) return Tensor::from_vector<double>(shape, values);
+  if (model_shape.empty()) return Tensor::from_vector<double>({n}, values);
+  if (sample <= 0 || n == 0 || n % sample != 0)
+    return Status(ErrorCode::kShapeMismatch,
+                  "input file '" + path + "' has " + std::to_string(n) +
+                      " numbers, not a multiple of the model's per-sample input size " +
+                      std::to_string(sample) + " (input shape " + shape_to_string(model_shape) +
+                      ")");
+  shape = model_shape;
+  shape[0] = n / sample;
+  if (model_shape[0] > 1 && shape[0] != model_shape[0])
+    return Status(ErrorCode::kShapeMismatch, "input file '" + path + "' has " + std::to_string(n) +
+                                                 " numbers; the model input " +
+                                                 shape_to_string(model_shape) + " needs " +
+                                                 std::to_string(shape_numel(model_shape)));
   return Tensor::from_vector<double>(shape, values);
 }
 

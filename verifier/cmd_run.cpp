@@ -61,6 +61,17 @@ int run_run() {
     return j;
   };
   nlohmann::json j = tensor_json((*outs)[0]);
+  // For [batch, classes] outputs, the predicted class of each sample.
+  if (const Tensor& y = (*outs)[0]; y.rank() == 2 && y.dim(1) > 1) {
+    std::vector<int64_t> argmax;
+    for (int64_t b = 0; b < y.dim(0); ++b) {
+      int64_t best = 0;
+      for (int64_t k = 1; k < y.dim(1); ++k)
+        if (y.get(b * y.dim(1) + k) > y.get(b * y.dim(1) + best)) best = k;
+      argmax.push_back(best);
+    }
+    j["argmax"] = argmax;
+  }
   j["name"] = g.value(g.outputs()[0]).name;
   j["dtype"] = dtype_name(ro.dtype);
   j["time_s"] = secs;
