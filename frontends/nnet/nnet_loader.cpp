@@ -129,14 +129,19 @@ Expected<NnetModel> load_nnet_text(const std::string& text, const NnetLoadOption
   NNCERT_RETURN_IF_ERROR(r.next("the flag line").status());
   const auto n_in = static_cast<size_t>(in_size);
   NNCERT_ASSIGN_OR_RETURN(m.input_min, r.vec(n_in, "input minimums"));
+  const int max_line = r.line();
   NNCERT_ASSIGN_OR_RETURN(m.input_max, r.vec(n_in, "input maximums"));
   NNCERT_ASSIGN_OR_RETURN(m.means, r.vec(n_in + 1, "means"));
+  const int range_line = r.line();
   NNCERT_ASSIGN_OR_RETURN(m.ranges, r.vec(n_in + 1, "ranges"));
   for (size_t i = 0; i < n_in; ++i)
     if (m.input_min[i] > m.input_max[i])
-      return parse_error(0, "input " + std::to_string(i) + " has minimum > maximum");
-  for (double rg : m.ranges)
-    if (rg == 0) return parse_error(0, "a normalisation range is 0");
+      return parse_error(max_line, "input " + std::to_string(i) + " has minimum " +
+                                       std::to_string(m.input_min[i]) + " > maximum " +
+                                       std::to_string(m.input_max[i]));
+  for (size_t i = 0; i < m.ranges.size(); ++i)
+    if (m.ranges[i] == 0)
+      return parse_error(range_line, "normalisation range " + std::to_string(i) + " is 0");
 
   Graph& g = m.graph;
   g.name = "nnet";

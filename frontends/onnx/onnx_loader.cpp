@@ -130,15 +130,20 @@ void canonicalize(Node& n, int64_t opset, Builder& b, std::vector<std::string>& 
   (void)warnings;
 }
 
-Expected<Shape> shape_from_type(const onnx::TypeProto& type, bool* known) {
+Expected<Shape> shape_from_type(const onnx::ValueInfoProto& vi, bool* known) {
   *known = false;
+  const onnx::TypeProto& type = vi.type();
   if (!type.has_tensor_type()) return Shape{};
   const auto& tt = type.tensor_type();
   if (!tt.has_shape()) return Shape{};
   Shape s;
-  for (const auto& d : tt.shape().dim()) s.push_back(d.has_dim_value() ? d.dim_value() : -1);
-  for (int64_t d : s)
-    if (d < -1) return parse_error("negative dimension in a value's type");
+  for (const auto& d : tt.shape().dim()) {
+    // -1 (which some exporters write for a dynamic extent) means unknown, like a dim_param.
+    if (d.has_dim_value() && d.dim_value() < -1)
+      return parse_error("graph input '" + vi.name() + "' has a negative dimension " +
+                         std::to_string(d.dim_value()));
+    s.push_back(d.has_dim_value() ? d.dim_value() : -1);
+  }
   *known = true;
   return s;
 }
@@ -177,7 +182,7 @@ Expected<OnnxModel> build(const onnx::ModelProto& m, const OnnxLoadOptions& opti
     if (g.find_value(vi.name()) != kNoValue)
       return parse_error("graph input '" + vi.name() + "' repeats");
     bool known = false;
-    NNCERT_ASSIGN_OR_RETURN(Shape s, shape_from_type(vi.type(), &known));
+    NNCERT_ASSIGN_OR_RETURN(Shape s, shape_from_type(vi, &known));
     DType dt = DType::kF32;
     if (vi.type().has_tensor_type() && vi.type().tensor_type().elem_type() != 0) {
       NNCERT_ASSIGN_OR_RETURN(dt, dtype_from_onnx(vi.type().tensor_type().elem_type()));
@@ -211,13 +216,17 @@ Expected<OnnxModel> build(const onnx::ModelProto& m, const OnnxLoadOptions& opti
     g.outputs().push_back(id);
   }
   // Optional outputs nothing reads (Dropout's mask, BatchNormalization's running stats in old
-  // exports) are dropped so that ops see only what is used.
+  // exports, MaxPool's indices, LayerNormalization's statistics) are dropped so that ops see only
+  // what is used. Ops whose output count carries meaning (Split) keep all of theirs.
   {
     std::set<ValueId> used(g.outputs().begin(), g.outputs().end());
     for (const auto& n : g.nodes())
       for (ValueId in : n.inputs) used.insert(in);
     for (size_t i = 0; i < g.num_nodes(); ++i) {
       Node& n = g.node(static_cast<NodeId>(i));
+      if (n.op != "Dropout" && n.op != "BatchNormalization" && n.op != "MaxPool" &&
+          n.op != "LayerNormalization")
+        continue;
       for (size_t k = 1; k < n.outputs.size(); ++k)
         if (n.outputs[k] != kNoValue && !used.count(n.outputs[k])) n.outputs[k] = kNoValue;
       while (n.outputs.size() > 1 && n.outputs.back() == kNoValue) n.outputs.pop_back();

@@ -52,6 +52,24 @@ std::vector<Raw> raw_values(const std::string& raw) {
   return v;
 }
 
+// Bytes per value in raw_data (0 for types read elsewhere).
+size_t raw_element_size(int t) {
+  using TP = onnx::TensorProto;
+  switch (t) {
+    case TP::DOUBLE:
+    case TP::INT64:
+    case TP::UINT64: return 8;
+    case TP::FLOAT:
+    case TP::INT32:
+    case TP::UINT32: return 4;
+    case TP::FLOAT16:
+    case TP::BFLOAT16:
+    case TP::INT16:
+    case TP::UINT16: return 2;
+    default: return 1;
+  }
+}
+
 }  // namespace
 
 Expected<DType> dtype_from_onnx(int t) {
@@ -86,12 +104,30 @@ Expected<Tensor> tensor_from_proto(const onnx::TensorProto& p) {
   for (int64_t d : shape)
     if (d < 0)
       return Status(ErrorCode::kParseError,
-                    "tensor '" + p.name() + "' has a negative dimension " + shape_to_string(shape));
-  const int64_t n = shape_numel(shape);
-  if (n > (int64_t{1} << 34))
-    return Status(ErrorCode::kParseError, "tensor '" + p.name() + "' is implausibly large");
+                    "tensor '" + p.name() + "' has a negative dimension " + std::to_string(d));
+  // The element count, checked before anything multiplies the extents (they come from the file
+  // and their product can overflow int64).
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d != 0 && n > (int64_t{1} << 34) / d) {
+      n = -1;
+      break;
+    }
+    n *= d;
+  }
+  if (n < 0 || n > (int64_t{1} << 34))
+    return Status(ErrorCode::kParseError, "tensor '" + p.name() + "' " +
+                                              shape_to_string(shape) + " is implausibly large");
   const bool raw = p.has_raw_data();
   const std::string& r = p.raw_data();
+  if (raw) {
+    const size_t elem = raw_element_size(p.data_type());
+    if (elem > 1 && r.size() % elem != 0)
+      return Status(ErrorCode::kParseError,
+                    "tensor '" + p.name() + "' has " + std::to_string(r.size()) +
+                        " bytes of raw data, not a whole number of " + std::to_string(elem) +
+                        "-byte values");
+  }
   std::vector<double> fvals;
   std::vector<int64_t> ivals;
   switch (p.data_type()) {

@@ -10,6 +10,9 @@ namespace nncert::ops {
 
 namespace {
 
+constexpr int64_t kMaxAttr = int64_t{1} << 30;    // kernel / stride / dilation / pad values
+constexpr int64_t kMaxExtent = int64_t{1} << 31;  // spatial input extents
+
 bool known(const TypeInfo& t) {
   return t.shape_known || t.value.has_value();
 }
@@ -47,6 +50,18 @@ Expected<PoolSetup> resolve(const Node& node, const Shape& x) {
   for (int64_t v : pads)
     if (v < 0)
       return attr_error("AveragePool pads must be >= 0");
+
+  // Bounds that keep the extent arithmetic below far from int64 overflow.
+  const std::vector<int64_t>* const bounded[] = {&p.kernel, &p.stride, &p.dilation, &pads};
+  for (const std::vector<int64_t>* v : bounded)
+    for (int64_t e : *v)
+      if (e > kMaxAttr)
+        return attr_error(
+            "AveragePool kernel, stride, dilation and padding values must be below 2^30");
+  for (size_t i = 2; i < x.size(); ++i)
+    if (x[i] > kMaxExtent)
+      return shape_error("AveragePool spatial extents above 2^31 are not supported, got " +
+                         shape_to_string(x));
   const bool ceil_mode = node.attrs.get_int("ceil_mode", 0) != 0;
   p.count_include_pad = node.attrs.get_int("count_include_pad", 0) != 0;
   const std::string auto_pad = node.attrs.get_string("auto_pad", "NOTSET");

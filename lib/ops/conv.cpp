@@ -11,6 +11,9 @@ namespace nncert::ops {
 
 namespace {
 
+constexpr int64_t kMaxAttr = int64_t{1} << 30;    // kernel / stride / dilation / pad values
+constexpr int64_t kMaxExtent = int64_t{1} << 31;  // spatial input extents
+
 bool known(const TypeInfo& t) {
   return t.shape_known || t.value.has_value();
 }
@@ -64,6 +67,17 @@ Expected<ConvSetup> resolve(const Node& node, const Shape& x, const Shape* w, co
   for (int64_t v : pads)
     if (v < 0)
       return attr_error("Conv pads must be >= 0");
+
+  // Bounds that keep the extent arithmetic below far from int64 overflow.
+  const std::vector<int64_t>* const bounded[] = {&p.kernel, &p.stride, &p.dilation, &pads};
+  for (const std::vector<int64_t>* v : bounded)
+    for (int64_t e : *v)
+      if (e > kMaxAttr)
+        return attr_error("Conv kernel, stride, dilation and padding values must be below 2^30");
+  for (size_t i = 2; i < x.size(); ++i)
+    if (x[i] > kMaxExtent)
+      return shape_error("Conv spatial extents above 2^31 are not supported, got " +
+                         shape_to_string(x));
   const std::string auto_pad = node.attrs.get_string("auto_pad", "NOTSET");
   if (auto_pad != "NOTSET" && auto_pad != "VALID" && auto_pad != "SAME_UPPER" &&
       auto_pad != "SAME_LOWER")
@@ -79,10 +93,11 @@ Expected<ConvSetup> resolve(const Node& node, const Shape& x, const Shape* w, co
   if (m >= 0 && m % p.groups != 0)
     return shape_error("Conv output channels " + std::to_string(m) + " not divisible by group " +
                        std::to_string(p.groups));
-  if (w && c >= 0 && (*w)[1] >= 0 && (*w)[1] * p.groups != c)
-    return shape_error("Conv input has " + std::to_string(c) + " channels but weight " +
-                       shape_to_string(*w) + " with group " + std::to_string(p.groups) +
-                       " expects " + std::to_string((*w)[1] * p.groups));
+  if (w && c >= 0 && (*w)[1] >= 0 && c / p.groups != (*w)[1])
+    return shape_error("Conv input has " + std::to_string(c) + " channels (" +
+                       std::to_string(c / p.groups) + " per group, group " +
+                       std::to_string(p.groups) + ") but weight " + shape_to_string(*w) +
+                       " expects " + std::to_string((*w)[1]) + " per group");
   if (b && (b->size() != 1 || (m >= 0 && (*b)[0] >= 0 && (*b)[0] != m)))
     return shape_error("Conv bias " + shape_to_string(*b) + " must be [" + std::to_string(m) + "]");
 

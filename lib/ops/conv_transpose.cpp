@@ -11,6 +11,9 @@ namespace nncert::ops {
 
 namespace {
 
+constexpr int64_t kMaxAttr = int64_t{1} << 30;    // kernel / stride / dilation / pad values
+constexpr int64_t kMaxExtent = int64_t{1} << 31;  // spatial input extents
+
 bool known(const TypeInfo& t) {
   return t.shape_known || t.value.has_value();
 }
@@ -81,6 +84,22 @@ Expected<ConvSetup> resolve(const Node& node, const Shape& x, const Shape* w, co
   if (!out_shape.empty() && out_shape.size() != r)
     return attr_error("ConvTranspose output_shape has " + std::to_string(out_shape.size()) +
                       " entries for " + std::to_string(r) + " spatial dims");
+  for (int64_t e : out_shape)
+    if (e < 1)
+      return attr_error("ConvTranspose output_shape extents must be >= 1");
+
+  // Bounds that keep the extent arithmetic below far from int64 overflow.
+  const std::vector<int64_t>* const bounded[] = {
+      &p.kernel, &p.stride, &p.dilation, &p.output_padding, &pads, &out_shape};
+  for (const std::vector<int64_t>* v : bounded)
+    for (int64_t e : *v)
+      if (e > kMaxAttr)
+        return attr_error(
+            "ConvTranspose kernel, stride, dilation and padding values must be below 2^30");
+  for (size_t i = 2; i < x.size(); ++i)
+    if (x[i] > kMaxExtent)
+      return shape_error("ConvTranspose spatial extents above 2^31 are not supported, got " +
+                         shape_to_string(x));
 
   // Channels: x [N, C, ...], w [C, M/group, ...], b [M].
   const int64_t c = x[1];
@@ -90,7 +109,10 @@ Expected<ConvSetup> resolve(const Node& node, const Shape& x, const Shape* w, co
   if (w && c >= 0 && (*w)[0] >= 0 && (*w)[0] != c)
     return shape_error("ConvTranspose input has " + std::to_string(c) + " channels but weight " +
                        shape_to_string(*w) + " expects " + std::to_string((*w)[0]));
-  const int64_t m = w && (*w)[1] >= 0 ? (*w)[1] * p.groups : -1;
+  int64_t m = -1;  // output channels: w[1] * group
+  if (w && (*w)[1] >= 0 && __builtin_mul_overflow((*w)[1], p.groups, &m))
+    return shape_error("ConvTranspose output channel count overflows: weight " +
+                       shape_to_string(*w) + ", group " + std::to_string(p.groups));
   if (b && (b->size() != 1 || (m >= 0 && (*b)[0] >= 0 && (*b)[0] != m)))
     return shape_error("ConvTranspose bias " + shape_to_string(*b) + " must be [" +
                        std::to_string(m) + "]");
@@ -114,8 +136,6 @@ Expected<ConvSetup> resolve(const Node& node, const Shape& x, const Shape* w, co
         p.pad_begin[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
         p.pad_end[i] = total - p.pad_begin[i];
       }
-      if (target == 0 || target < -1)
-        return shape_error("ConvTranspose output_shape extents must be >= 1");
       st.out.push_back(target);
       continue;
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmath>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -18,6 +19,13 @@ inline Status unsupported(const std::string& msg) { return {ErrorCode::kUnsuppor
 
 // Normalises a possibly negative axis against `rank`; fails when out of range.
 Expected<int64_t> normalize_axis(int64_t axis, int64_t rank);
+
+// a * b for extents and element counts; nullopt when the product does not fit in int64.
+inline std::optional<int64_t> checked_mul(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (__builtin_mul_overflow(a, b, &r)) return std::nullopt;
+  return r;
+}
 
 // Numpy-style broadcast of two static-or-unknown shapes (-1 extents stay -1 unless the other
 // side fixes them).

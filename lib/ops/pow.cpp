@@ -1,6 +1,7 @@
 // Pow: elementwise y = a ^ b with numpy broadcasting. Bound propagation supports a constant
 // exponent; the runtime computes any exponent.
 #include <cmath>
+#include <type_traits>
 
 #include "ops/elementwise.h"
 
@@ -27,6 +28,9 @@ Status forward(const Node& node, std::span<const Tensor> in, std::span<const Typ
       [](auto a, auto b) -> decltype(a) {
         if (b == decltype(b)(2)) return a * a;
         if (b == decltype(b)(1)) return a;
+        if constexpr (std::is_floating_point_v<decltype(b)>) {
+          if (b == decltype(b)(0.5)) return std::sqrt(a);
+        }
         return static_cast<decltype(a)>(std::pow(a, b));
       },
       ctx);

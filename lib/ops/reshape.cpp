@@ -38,7 +38,11 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
       }
       return shape_error("Reshape target " + shape_to_string(*target) + " has a negative extent");
     } else {
-      known *= s[i];
+      auto product = checked_mul(known, s[i]);
+      if (!product)
+        return shape_error("Reshape target " + shape_to_string(*target) +
+                           " has too many elements");
+      known = *product;
     }
   }
   const int64_t total = in[0].shape_known ? shape_numel(in[0].shape) : -1;

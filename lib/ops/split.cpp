@@ -7,13 +7,20 @@
 namespace nncert::ops {
 namespace {
 
+// The part count comes from the sizes or num_outputs: the frontend drops unused trailing
+// outputs, so node.outputs may list fewer parts than the split makes.
 Expected<std::vector<int64_t>> parts(const Node& node, std::span<const TypeInfo> in,
                                      int64_t extent) {
-  const size_t n = node.outputs.size();
+  const int64_t count =
+      node.attrs.get_int("num_outputs", static_cast<int64_t>(node.outputs.size()));
+  if (count <= 0 || static_cast<size_t>(count) < node.outputs.size())
+    return shape_error("Split num_outputs does not match the number of outputs");
+  const auto n = static_cast<size_t>(count);
   if (has_input(in, 1)) {
     auto s = const_ints(in, 1);
     if (!s) return unsupported("Split with non-constant split sizes");
-    if (s->size() != n) return shape_error("Split sizes do not match the number of outputs");
+    if (s->size() < node.outputs.size())
+      return shape_error("Split sizes do not match the number of outputs");
     int64_t sum = 0;
     for (int64_t v : *s) sum += v;
     if (extent >= 0 && sum != extent)
@@ -58,7 +65,7 @@ Status forward(const Node& node, std::span<const Tensor> in, std::span<const Typ
   const size_t es = dtype_size(x.dtype());
   const int64_t in_block = x.dim(axis) * inner;
   int64_t offset = 0;
-  for (size_t k = 0; k < out_types.size(); ++k) {
+  for (size_t k = 0; k < out.size(); ++k) {
     out[k] = Tensor(x.dtype(), out_types[k].shape);
     const int64_t block = out_types[k].shape[static_cast<size_t>(axis)] * inner;
     for (int64_t o = 0; o < outer; ++o)

@@ -111,8 +111,13 @@ Expected<std::vector<Tensor>> Executor::run(const std::vector<Tensor>& inputs) {
         ns.flops = def->flops ? def->flops(n, ins, os)
                               : static_cast<double>(outs.empty() ? 0 : outs[0].numel());
       }
-      for (size_t o = 0; o < n.outputs.size(); ++o)
+      for (size_t o = 0; o < n.outputs.size(); ++o) {
+        // Float tensors born at run time from int64 data (Cast, ConstantOfShape) take the run's
+        // precision, so a float64 run stays float64 throughout.
+        if (outs[o].is_valid() && is_float(outs[o].dtype()) && outs[o].dtype() != options_.dtype)
+          outs[o] = outs[o].to(options_.dtype);
         if (n.outputs[o] >= 0) values[static_cast<size_t>(n.outputs[o])] = std::move(outs[o]);
+      }
       // Free inputs whose last reader this was.
       for (ValueId vid : n.inputs)
         if (vid >= 0 && last_use_[static_cast<size_t>(vid)] == static_cast<int>(k))

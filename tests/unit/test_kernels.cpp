@@ -95,16 +95,17 @@ bool same_bits(const Tensor& a, const Tensor& b) {
 // ---- references (double accumulation, direct loops) ----------------------------------------
 
 // y = alpha * op(a) * op(b) + beta * c, c ignored when beta == 0
-std::vector<double> gemm_ref(bool ta,
-                             bool tb,
-                             int64_t m,
-                             int64_t n,
-                             int64_t kk,
+struct GemmSpec {
+  bool ta, tb;
+  int64_t m, n, k;
+};
+std::vector<double> gemm_ref(const GemmSpec& g,
                              double alpha,
                              const Tensor& a,
                              const Tensor& b,
                              double beta,
                              const Tensor& c) {
+  const auto [ta, tb, m, n, kk] = g;
   std::vector<double> y(static_cast<size_t>(m * n));
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
@@ -351,7 +352,7 @@ TEMPLATE_TEST_CASE("gemm matches the naive product", "[kernels][gemm]", float, d
         if (beta == 0.0)  // must be ignored, NaNs included
           for (int64_t i = 0; i < c.numel(); ++i)
             c.set(i, std::nan(""));
-        const std::vector<double> ref = gemm_ref(ta, tb, m, n, kk, 0.7, a, b, beta, c);
+        const std::vector<double> ref = gemm_ref({ta, tb, m, n, kk}, 0.7, a, b, beta, c);
         Tensor y1 = c.clone(), y2 = c.clone();
         k::gemm<T>(ta, tb, m, n, kk, T(0.7), a.data<T>(), b.data<T>(), T(beta), y1.data<T>(), 1);
         k::gemm<T>(ta, tb, m, n, kk, T(0.7), a.data<T>(), b.data<T>(), T(beta), y2.data<T>(), 2);
@@ -466,9 +467,14 @@ TypeInfo info_of(const Tensor& t, Shape shape = {}) {
   return ti;
 }
 
-Node make_node(const std::string& op, int outputs = 1) {
+using Attrs = std::vector<std::pair<std::string, nncert::AttrValue>>;
+using Ints = std::vector<int64_t>;
+
+Node make_node(const std::string& op, const Attrs& attrs = {}, int outputs = 1) {
   Node node;
   node.op = op;
+  for (const auto& [name, value] : attrs)
+    node.attrs.set(name, value);
   for (int i = 0; i < outputs; ++i)
     node.outputs.push_back(i);
   return node;
@@ -515,9 +521,7 @@ TEMPLATE_TEST_CASE("Conv op: auto_pad, unknown extents, mismatches", "[ops]", fl
   const Tensor b = random_tensor<T>(rng, {4});
   OpRun op;
   for (const std::string mode : {"SAME_UPPER", "SAME_LOWER"}) {
-    Node node = make_node("Conv");
-    node.attrs.set("auto_pad", mode);
-    node.attrs.set("strides", std::vector<int64_t>{2, 2});
+    const Node node = make_node("Conv", {{"auto_pad", mode}, {"strides", Ints{2, 2}}});
     REQUIRE(op.run(node, {x, w, b}).is_ok());
     CHECK(op.y().shape() == Shape{1, 4, 4, 3});  // ceil(7/2), ceil(6/2)
     // Total padding 3 along H and 1 along W; the odd cell goes to the end for SAME_UPPER.
@@ -526,9 +530,7 @@ TEMPLATE_TEST_CASE("Conv op: auto_pad, unknown extents, mismatches", "[ops]", fl
     expect_close(op.y(), conv_ref(p, x, w, b, op.y().shape()));
     CHECK(infer_shape(node, {info_of(x, {-1, 2, -1, 6}), info_of(w)}) == Shape{-1, 4, -1, 3});
   }
-  Node node = make_node("Conv");
-  node.attrs.set("pads", std::vector<int64_t>{1, 0, 2, 1});
-  node.attrs.set("dilations", std::vector<int64_t>{1, 2});
+  Node node = make_node("Conv", {{"pads", Ints{1, 0, 2, 1}}, {"dilations", Ints{1, 2}}});
   REQUIRE(op.run(node, {x, w}, 2).is_ok());
   CHECK(op.y().shape() == Shape{1, 4, 7, 3});
   const k::ConvParams p{{4, 3}, {1, 1}, {1, 2}, {1, 0}, {}, 1, {}};
@@ -536,6 +538,9 @@ TEMPLATE_TEST_CASE("Conv op: auto_pad, unknown extents, mismatches", "[ops]", fl
   CHECK(infer_shape(node, {info_of(x, {3, 2, 7, -1}), info_of(w)}) == Shape{3, 4, 7, -1});
   CHECK(op.code(node, {x, random_tensor<T>(rng, {4, 3, 4, 3})}) == ErrorCode::kShapeMismatch);
   CHECK(op.code(node, {x, w, random_tensor<T>(rng, {5})}) == ErrorCode::kShapeMismatch);
+  CHECK(op.code(node, {x, random_tensor<T>(rng, {4, 2, 11, 3})}) == ErrorCode::kShapeMismatch);
+  CHECK(op.code(make_node("Conv", {{"strides", Ints{int64_t{1} << 40, 1}}}), {x, w}) ==
+        ErrorCode::kInvalidGraph);      // would overflow the extent arithmetic
   node.attrs.set("group", int64_t{2});  // 2 channels / group 2 = 1 per group, weight has 2
   CHECK(op.code(node, {x, w}) == ErrorCode::kShapeMismatch);
   const nncert::OpDef* def = nncert::find_op("Conv");
@@ -551,18 +556,17 @@ TEMPLATE_TEST_CASE("ConvTranspose op: output_shape and output_padding", "[ops]",
   const Tensor x = random_tensor<T>(rng, {2, 4, 3, 4});
   const Tensor w = random_tensor<T>(rng, {4, 3, 3, 3});  // group 2 -> 6 output channels
   OpRun op;
-  Node node = make_node("ConvTranspose");
-  node.attrs.set("group", int64_t{2});
-  node.attrs.set("strides", std::vector<int64_t>{2, 2});
-  node.attrs.set("output_shape", std::vector<int64_t>{6, 9});
+  Node node =
+      make_node("ConvTranspose",
+                {{"group", int64_t{2}}, {"strides", Ints{2, 2}}, {"output_shape", Ints{6, 9}}});
   REQUIRE(op.run(node, {x, w}).is_ok());
   CHECK(op.y().shape() == Shape{2, 6, 6, 9});
   // Total padding: H 2*2 + 3 - 6 = 1 -> begin 1, end 0; W 2*3 + 3 - 9 = 0.
   const k::ConvParams p{{3, 3}, {2, 2}, {1, 1}, {1, 0}, {0, 0}, 2, {0, 0}};
   expect_close(op.y(), conv_transpose_ref(p, x, w, Tensor(), op.y().shape()));
   node.attrs.erase("output_shape");
-  node.attrs.set("pads", std::vector<int64_t>{1, 1, 1, 1});
-  node.attrs.set("output_padding", std::vector<int64_t>{1, 0});
+  node.attrs.set("pads", Ints{1, 1, 1, 1});
+  node.attrs.set("output_padding", Ints{1, 0});
   REQUIRE(op.run(node, {x, w, random_tensor<T>(rng, {6})}).is_ok());
   CHECK(op.y().shape() == Shape{2, 6, 6, 7});
   CHECK(op.code(node, {x, random_tensor<T>(rng, {3, 3, 3, 3})}) == ErrorCode::kShapeMismatch);
@@ -594,7 +598,7 @@ TEMPLATE_TEST_CASE("MatMul op: numpy broadcasting and 1-D operands", "[ops]", fl
   REQUIRE(op.run(node, {a, b2}).is_ok());
   REQUIRE(op.y().shape() == Shape{2, 1, 3, 6});
   const Tensor a2 = a.reshaped({6, 4});
-  expect_close(op.y(), gemm_ref(false, false, 6, 6, 4, 1.0, a2, b2, 0.0, Tensor()));
+  expect_close(op.y(), gemm_ref({false, false, 6, 6, 4}, 1.0, a2, b2, 0.0, Tensor()));
   const Tensor v = random_tensor<T>(rng, {4});
   REQUIRE(op.run(node, {v, b}).is_ok());
   REQUIRE(op.y().shape() == Shape{5, 2});
@@ -620,19 +624,16 @@ TEMPLATE_TEST_CASE("Gemm op: transA, transB, alpha, beta, C broadcast", "[ops]",
     const Tensor a = random_tensor<T>(rng, ta ? Shape{kk, m} : Shape{m, kk});
     const Tensor b = random_tensor<T>(rng, tb ? Shape{n, kk} : Shape{kk, n});
     const Tensor c = random_tensor<T>(rng, t == 3 ? Shape{m, 1} : Shape{n});
-    Node node = make_node("Gemm");
-    node.attrs.set("transA", int64_t{ta});
-    node.attrs.set("transB", int64_t{tb});
-    node.attrs.set("alpha", 0.5);
-    node.attrs.set("beta", -2.0);
+    const Node node = make_node(
+        "Gemm", {{"transA", int64_t{ta}}, {"transB", int64_t{tb}}, {"alpha", 0.5}, {"beta", -2.0}});
     REQUIRE(op.run(node, {a, b, c}).is_ok());
     REQUIRE(op.y().shape() == Shape{m, n});
     Tensor cfull(a.dtype(), {m, n});
     for (int64_t i = 0; i < m * n; ++i)
       cfull.set(i, c.get(t == 3 ? i / n : i % n));
-    expect_close(op.y(), gemm_ref(ta, tb, m, n, kk, 0.5, a, b, -2.0, cfull));
+    expect_close(op.y(), gemm_ref({ta, tb, m, n, kk}, 0.5, a, b, -2.0, cfull));
     REQUIRE(op.run(node, {a, b}).is_ok());  // without C
-    expect_close(op.y(), gemm_ref(ta, tb, m, n, kk, 0.5, a, b, 0.0, cfull));
+    expect_close(op.y(), gemm_ref({ta, tb, m, n, kk}, 0.5, a, b, 0.0, cfull));
     CHECK(op.code(node, {a, random_tensor<T>(rng, {n, n})}) == ErrorCode::kShapeMismatch);
     CHECK(op.code(node, {a, b, random_tensor<T>(rng, {2, n})}) == ErrorCode::kShapeMismatch);
   }
@@ -648,8 +649,7 @@ TEMPLATE_TEST_CASE("BatchNormalization and GlobalAveragePool ops", "[ops]", floa
   Tensor var = random_tensor<T>(rng, {3});
   for (int64_t c = 0; c < 3; ++c)
     var.set(c, std::abs(var.get(c)) + 0.1);
-  Node bn = make_node("BatchNormalization");
-  bn.attrs.set("epsilon", 1e-3);
+  Node bn = make_node("BatchNormalization", {{"epsilon", 1e-3}});
   OpRun op;
   REQUIRE(op.run(bn, {x, scale, bias, mean, var}).is_ok());
   std::vector<double> ref(static_cast<size_t>(x.numel()));
@@ -677,23 +677,22 @@ TEMPLATE_TEST_CASE("Pool ops: shapes, ceil_mode and Indices", "[ops]", float, do
   std::mt19937 rng(11);
   const Tensor x = random_tensor<T>(rng, {1, 2, 5, 6});
   OpRun op;
-  Node avg = make_node("AveragePool");
-  avg.attrs.set("kernel_shape", std::vector<int64_t>{2, 2});
-  avg.attrs.set("strides", std::vector<int64_t>{2, 2});
-  avg.attrs.set("ceil_mode", int64_t{1});
+  Node avg =
+      make_node("AveragePool",
+                {{"kernel_shape", Ints{2, 2}}, {"strides", Ints{2, 2}}, {"ceil_mode", int64_t{1}}});
   REQUIRE(op.run(avg, {x}).is_ok());
   CHECK(op.y().shape() == Shape{1, 2, 3, 3});
   CHECK(std::abs(op.y().get(6) - (x.get(24) + x.get(25)) / 2) < tol<T>());  // partial window
   avg.attrs.set("auto_pad", std::string("SAME_UPPER"));
-  avg.attrs.set("strides", std::vector<int64_t>{1, 1});
+  avg.attrs.set("strides", Ints{1, 1});
   REQUIRE(op.run(avg, {x}).is_ok());
   CHECK(op.y().shape() == Shape{1, 2, 5, 6});
   CHECK(infer_shape(avg, {info_of(x, {-1, 2, -1, 6})}) == Shape{-1, 2, -1, 6});
 
-  Node mp = make_node("MaxPool", 2);
-  mp.attrs.set("kernel_shape", std::vector<int64_t>{3, 3});
-  mp.attrs.set("strides", std::vector<int64_t>{2, 2});
-  mp.attrs.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  Node mp =
+      make_node("MaxPool",
+                {{"kernel_shape", Ints{3, 3}}, {"strides", Ints{2, 2}}, {"pads", Ints{1, 1, 1, 1}}},
+                2);
   REQUIRE(op.run(mp, {x}).is_ok());
   REQUIRE(op.out.size() == 2);
   CHECK(op.y().shape() == Shape{1, 2, 3, 3});
@@ -708,7 +707,6 @@ TEMPLATE_TEST_CASE("Pool ops: shapes, ceil_mode and Indices", "[ops]", float, do
     const int64_t plane = idx / 30, h = idx % 30 / 6, w = idx % 6;
     CHECK(op.out[1].get_int(i) == plane * 30 + w * 5 + h);
   }
-  Node bad = make_node("MaxPool");
-  bad.attrs.set("kernel_shape", std::vector<int64_t>{3});
-  CHECK(op.code(bad, {x}) == ErrorCode::kInvalidGraph);
+  CHECK(op.code(make_node("MaxPool", {{"kernel_shape", Ints{3}}}), {x}) ==
+        ErrorCode::kInvalidGraph);
 }
