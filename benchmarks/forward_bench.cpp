@@ -28,7 +28,8 @@ struct Row {
 Tensor random_input(const Shape& s, std::mt19937& rng) {
   Tensor t(DType::kF64, s);
   std::uniform_real_distribution<double> u(0, 1);
-  for (int64_t i = 0; i < t.numel(); ++i) t.set(i, u(rng));
+  for (int64_t i = 0; i < t.numel(); ++i)
+    t.set(i, u(rng));
   return t;
 }
 
@@ -39,9 +40,12 @@ int main(int argc, char** argv) {
   std::string json_out;
   double min_time = 0.5;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--models") && i + 1 < argc) dir = argv[++i];
-    else if (!std::strcmp(argv[i], "--min-time") && i + 1 < argc) min_time = std::atof(argv[++i]);
-    else if (!std::strcmp(argv[i], "--json") && i + 1 < argc) json_out = argv[++i];
+    if (!std::strcmp(argv[i], "--models") && i + 1 < argc)
+      dir = argv[++i];
+    else if (!std::strcmp(argv[i], "--min-time") && i + 1 < argc)
+      min_time = std::atof(argv[++i]);
+    else if (!std::strcmp(argv[i], "--json") && i + 1 < argc)
+      json_out = argv[++i];
     else {
       std::fprintf(stderr, "usage: forward_bench [--models DIR] [--min-time S] [--json OUT]\n");
       return 2;
@@ -50,8 +54,14 @@ int main(int argc, char** argv) {
   const std::vector<std::string> models = {"mlp_relu", "cnn_small", "mnist_a_adv", "cnn_bn_pool"};
   std::vector<Row> rows;
   std::mt19937 rng(0);
-  std::printf("%-12s %-8s %6s %8s %12s %14s %9s\n", "model", "dtype", "batch", "threads",
-              "ms/run", "samples/s", "GFLOP/s");
+  std::printf("%-12s %-8s %6s %8s %12s %14s %9s\n",
+              "model",
+              "dtype",
+              "batch",
+              "threads",
+              "ms/run",
+              "samples/s",
+              "GFLOP/s");
   for (const auto& name : models) {
     auto m = load_onnx(dir + "/" + name + "/model.onnx");
     if (!m) {
@@ -72,7 +82,8 @@ int main(int argc, char** argv) {
           ro.dtype = dt;
           ro.threads = threads;
           auto ex = Executor::create(m->graph, ro);
-          if (!ex) return 1;
+          if (!ex)
+            return 1;
           (void)ex->run({x});  // warm-up
           int runs = 0;
           const auto t0 = std::chrono::steady_clock::now();
@@ -86,12 +97,22 @@ int main(int argc, char** argv) {
             ++runs;
             elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
           }
-          Row r{name, dtype_name(dt), batch, threads, elapsed / runs,
-                static_cast<double>(batch) * runs / elapsed, ex->last_flops() * runs / elapsed / 1e9};
+          Row r{name,
+                dtype_name(dt),
+                batch,
+                threads,
+                elapsed / runs,
+                static_cast<double>(batch) * runs / elapsed,
+                ex->last_flops() * runs / elapsed / 1e9};
           rows.push_back(r);
-          std::printf("%-12s %-8s %6lld %8d %12.4f %14.0f %9.2f\n", r.model.c_str(),
-                      r.dtype.c_str(), static_cast<long long>(r.batch), r.threads,
-                      r.seconds_per_run * 1e3, r.samples_per_s, r.gflops);
+          std::printf("%-12s %-8s %6lld %8d %12.4f %14.0f %9.2f\n",
+                      r.model.c_str(),
+                      r.dtype.c_str(),
+                      static_cast<long long>(r.batch),
+                      r.threads,
+                      r.seconds_per_run * 1e3,
+                      r.samples_per_s,
+                      r.gflops);
         }
   }
   if (!json_out.empty()) {

@@ -7,13 +7,13 @@ namespace nncert::cli {
 
 enum ExitCode : int {
   kExitOk = 0,
-  kExitInternal = 1,     // a bug: an unexpected exception or failed internal check
-  kExitUsage = 2,        // bad command line (unknown flag, missing argument)
-  kExitIo = 3,           // a file could not be opened, read or written
-  kExitParse = 4,        // a malformed model or input file
-  kExitUnsupported = 5,  // the model uses ops/features nncert does not support
-  kExitInvalidModel = 6, // graph errors: cycle, dangling input, shape mismatch, bad attribute
-  kExitRuntime = 7,      // execution failed (e.g. a data-dependent error)
+  kExitInternal = 1,      // a bug: an unexpected exception or failed internal check
+  kExitUsage = 2,         // bad command line (unknown flag, missing argument)
+  kExitIo = 3,            // a file could not be opened, read or written
+  kExitParse = 4,         // a malformed model or input file
+  kExitUnsupported = 5,   // the model uses ops/features nncert does not support
+  kExitInvalidModel = 6,  // graph errors: cycle, dangling input, shape mismatch, bad attribute
+  kExitRuntime = 7,       // execution failed (e.g. a data-dependent error)
   kExitOutOfMemory = 8,
   kExitTimeout = 9,
   kExitInterrupted = 10,

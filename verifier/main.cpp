@@ -1,8 +1,9 @@
 // verify-model: the nncert command line. Subcommands: info, run (more arrive with the
 // bound engines and the verifier). Exit codes: verifier/exit_codes.h, docs/cli.md.
-#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+
+#include <CLI/CLI.hpp>
 
 #include "nncert_version.h"
 #include "verifier/commands.h"

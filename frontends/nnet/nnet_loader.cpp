@@ -28,23 +28,27 @@ Expected<std::vector<Token>> tokenize(const std::string& text) {
   while (std::getline(in, line)) {
     ++lineno;
     size_t first = line.find_first_not_of(" \t\r");
-    if (first == std::string::npos || line.compare(first, 2, "//") == 0) continue;
+    if (first == std::string::npos || line.compare(first, 2, "//") == 0)
+      continue;
     size_t i = 0;
     while (i < line.size()) {
-      while (i < line.size() && (line[i] == ',' || line[i] == ' ' || line[i] == '\t' ||
-                                 line[i] == '\r'))
+      while (i < line.size() &&
+             (line[i] == ',' || line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
         ++i;
-      if (i >= line.size()) break;
+      if (i >= line.size())
+        break;
       const char* start = line.c_str() + i;
       char* end = nullptr;
       errno = 0;
       double v = std::strtod(start, &end);
       if (end == start) {
         size_t j = i;
-        while (j < line.size() && line[j] != ',' && line[j] != ' ') ++j;
+        while (j < line.size() && line[j] != ',' && line[j] != ' ')
+          ++j;
         return parse_error(lineno, "expected a number, found '" + line.substr(i, j - i) + "'");
       }
-      if (!std::isfinite(v)) return parse_error(lineno, "non-finite number");
+      if (!std::isfinite(v))
+        return parse_error(lineno, "non-finite number");
       out.push_back({v, lineno});
       i += static_cast<size_t>(end - start);
     }
@@ -65,15 +69,16 @@ class Reader {
     const int line = pos_ < t_.size() ? t_[pos_].line : 0;
     NNCERT_ASSIGN_OR_RETURN(double v, next(what));
     if (v != std::floor(v) || v < static_cast<double>(lo) || v > static_cast<double>(hi))
-      return parse_error(line, std::string(what) + " must be an integer in [" +
-                                   std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
-                                   std::to_string(v));
+      return parse_error(line,
+                         std::string(what) + " must be an integer in [" + std::to_string(lo) +
+                             ", " + std::to_string(hi) + "], got " + std::to_string(v));
     return static_cast<int64_t>(v);
   }
   Expected<std::vector<double>> vec(size_t n, const char* what) {
     if (n > t_.size() - pos_)
-      return parse_error(t_.back().line, std::string("the file ends before all ") + what +
-                                             " (" + std::to_string(n) + " values) are read");
+      return parse_error(t_.back().line,
+                         std::string("the file ends before all ") + what + " (" +
+                             std::to_string(n) + " values) are read");
     std::vector<double> v(n);
     for (size_t i = 0; i < n; ++i) {
       NNCERT_ASSIGN_OR_RETURN(v[i], next(what));
@@ -88,8 +93,11 @@ class Reader {
   size_t pos_ = 0;
 };
 
-ValueId add_node(Graph& g, const std::string& op, const std::string& name,
-                 std::vector<ValueId> inputs, Attributes attrs = {}) {
+ValueId add_node(Graph& g,
+                 const std::string& op,
+                 const std::string& name,
+                 std::vector<ValueId> inputs,
+                 Attributes attrs = {}) {
   Node n;
   n.op = op;
   n.name = name;
@@ -102,15 +110,17 @@ ValueId add_node(Graph& g, const std::string& op, const std::string& name,
 }
 
 Tensor row(const std::vector<double>& v, size_t n) {
-  return Tensor::from_vector<double>({1, static_cast<int64_t>(n)},
-                                     std::vector<double>(v.begin(), v.begin() + static_cast<long>(n)));
+  return Tensor::from_vector<double>(
+      {1, static_cast<int64_t>(n)},
+      std::vector<double>(v.begin(), v.begin() + static_cast<long>(n)));
 }
 
 }  // namespace
 
 Expected<NnetModel> load_nnet_text(const std::string& text, const NnetLoadOptions& options) {
   NNCERT_ASSIGN_OR_RETURN(auto tokens, tokenize(text));
-  if (tokens.empty()) return parse_error(0, "no numbers found: not an .nnet file");
+  if (tokens.empty())
+    return parse_error(0, "no numbers found: not an .nnet file");
   Reader r(std::move(tokens));
   NnetModel m;
   NNCERT_ASSIGN_OR_RETURN(int64_t num_layers, r.next_int("the number of layers", 1, 10000));
@@ -120,7 +130,8 @@ Expected<NnetModel> load_nnet_text(const std::string& text, const NnetLoadOption
   for (int64_t i = 0; i <= num_layers; ++i) {
     const int line = r.line();
     NNCERT_ASSIGN_OR_RETURN(int64_t s, r.next_int("a layer size", 1, 1 << 24));
-    if (s > max_size) return parse_error(line, "a layer is larger than the declared maximum");
+    if (s > max_size)
+      return parse_error(line, "a layer is larger than the declared maximum");
     m.layer_sizes.push_back(s);
   }
   if (m.layer_sizes.front() != in_size || m.layer_sizes.back() != out_size)
@@ -136,9 +147,10 @@ Expected<NnetModel> load_nnet_text(const std::string& text, const NnetLoadOption
   NNCERT_ASSIGN_OR_RETURN(m.ranges, r.vec(n_in + 1, "ranges"));
   for (size_t i = 0; i < n_in; ++i)
     if (m.input_min[i] > m.input_max[i])
-      return parse_error(max_line, "input " + std::to_string(i) + " has minimum " +
-                                       std::to_string(m.input_min[i]) + " > maximum " +
-                                       std::to_string(m.input_max[i]));
+      return parse_error(max_line,
+                         "input " + std::to_string(i) + " has minimum " +
+                             std::to_string(m.input_min[i]) + " > maximum " +
+                             std::to_string(m.input_max[i]));
   for (size_t i = 0; i < m.ranges.size(); ++i)
     if (m.ranges[i] == 0)
       return parse_error(range_line, "normalisation range " + std::to_string(i) + " is 0");
@@ -168,9 +180,11 @@ Expected<NnetModel> load_nnet_text(const std::string& text, const NnetLoadOption
     Attributes a;
     a.set("transB", int64_t{1});
     x = add_node(g, "Gemm", ln + "_gemm", {x, wid, bid}, a);
-    if (l + 1 < num_layers) x = add_node(g, "Relu", ln + "_relu", {x});
+    if (l + 1 < num_layers)
+      x = add_node(g, "Relu", ln + "_relu", {x});
   }
-  if (!r.done()) return parse_error(r.line(), "unexpected extra numbers after the last layer");
+  if (!r.done())
+    return parse_error(r.line(), "unexpected extra numbers after the last layer");
   if (options.normalize) {
     ValueId range = g.add_constant("output_range", Tensor::scalar(DType::kF64, m.ranges[n_in]));
     ValueId mean = g.add_constant("output_mean", Tensor::scalar(DType::kF64, m.means[n_in]));
@@ -183,11 +197,13 @@ Expected<NnetModel> load_nnet_text(const std::string& text, const NnetLoadOption
 
 Expected<NnetModel> load_nnet(const std::string& path, const NnetLoadOptions& options) {
   std::ifstream f(path);
-  if (!f) return Status(ErrorCode::kIoError, "cannot open '" + path + "'");
+  if (!f)
+    return Status(ErrorCode::kIoError, "cannot open '" + path + "'");
   std::ostringstream ss;
   ss << f.rdbuf();
   auto r = load_nnet_text(ss.str(), options);
-  if (!r) return r.status().with_context(path);
+  if (!r)
+    return r.status().with_context(path);
   return r;
 }
 

@@ -19,7 +19,7 @@ struct NnetLoadOptions {
 
 struct NnetModel {
   Graph graph;
-  std::vector<int64_t> layer_sizes;  // input, hidden..., output
+  std::vector<int64_t> layer_sizes;                         // input, hidden..., output
   std::vector<double> input_min, input_max, means, ranges;  // means/ranges: inputs then output
 };
 

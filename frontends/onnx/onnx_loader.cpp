@@ -11,31 +11,41 @@ namespace nncert {
 
 namespace {
 
-Status parse_error(const std::string& msg) { return {ErrorCode::kParseError, msg}; }
+Status parse_error(const std::string& msg) {
+  return {ErrorCode::kParseError, msg};
+}
 
 Expected<AttrValue> convert_attribute(const onnx::AttributeProto& a) {
   using AP = onnx::AttributeProto;
   switch (a.type()) {
-    case AP::FLOAT: return AttrValue(static_cast<double>(a.f()));
-    case AP::INT: return AttrValue(static_cast<int64_t>(a.i()));
-    case AP::STRING: return AttrValue(a.s());
+    case AP::FLOAT:
+      return AttrValue(static_cast<double>(a.f()));
+    case AP::INT:
+      return AttrValue(static_cast<int64_t>(a.i()));
+    case AP::STRING:
+      return AttrValue(a.s());
     case AP::TENSOR: {
       NNCERT_ASSIGN_OR_RETURN(Tensor t, tensor_from_proto(a.t()));
       return AttrValue(std::move(t));
     }
-    case AP::FLOATS: return AttrValue(std::vector<double>(a.floats().begin(), a.floats().end()));
-    case AP::INTS: return AttrValue(std::vector<int64_t>(a.ints().begin(), a.ints().end()));
+    case AP::FLOATS:
+      return AttrValue(std::vector<double>(a.floats().begin(), a.floats().end()));
+    case AP::INTS:
+      return AttrValue(std::vector<int64_t>(a.ints().begin(), a.ints().end()));
     case AP::STRINGS:
       return AttrValue(std::vector<std::string>(a.strings().begin(), a.strings().end()));
     case AP::UNDEFINED:
       // Some exporters omit the type field; infer it from what is set.
-      if (a.has_f()) return AttrValue(static_cast<double>(a.f()));
-      if (a.has_i()) return AttrValue(static_cast<int64_t>(a.i()));
+      if (a.has_f())
+        return AttrValue(static_cast<double>(a.f()));
+      if (a.has_i())
+        return AttrValue(static_cast<int64_t>(a.i()));
       if (a.ints_size() > 0)
         return AttrValue(std::vector<int64_t>(a.ints().begin(), a.ints().end()));
       if (a.floats_size() > 0)
         return AttrValue(std::vector<double>(a.floats().begin(), a.floats().end()));
-      if (a.has_s()) return AttrValue(a.s());
+      if (a.has_s())
+        return AttrValue(a.s());
       if (a.has_t()) {
         NNCERT_ASSIGN_OR_RETURN(Tensor t, tensor_from_proto(a.t()));
         return AttrValue(std::move(t));
@@ -52,9 +62,11 @@ class Builder {
  public:
   explicit Builder(Graph& g) : g_(g) {}
   ValueId value(const std::string& name) {
-    if (name.empty()) return kNoValue;
+    if (name.empty())
+      return kNoValue;
     ValueId id = g_.find_value(name);
-    if (id == kNoValue) id = g_.add_value(name, DType::kF32, {}, false);
+    if (id == kNoValue)
+      id = g_.add_value(name, DType::kF32, {}, false);
     return id;
   }
   ValueId constant(const std::string& prefix, Tensor t) {
@@ -73,17 +85,23 @@ Tensor ints_tensor(const std::vector<int64_t>& v) {
 // op implements one form. `opset` is the model's default-domain opset.
 void canonicalize(Node& n, int64_t opset, Builder& b, std::vector<std::string>& warnings) {
   auto move_ints_to_input = [&](const char* attr, size_t input_index) {
-    if (!n.attrs.has(attr)) return;
+    if (!n.attrs.has(attr))
+      return;
     auto v = n.attrs.get_ints(attr);
     n.attrs.erase(attr);
-    if (n.inputs.size() <= input_index) n.inputs.resize(input_index + 1, kNoValue);
+    if (n.inputs.size() <= input_index)
+      n.inputs.resize(input_index + 1, kNoValue);
     n.inputs[input_index] = b.constant(n.name + "_" + attr, ints_tensor(v));
   };
   const std::string& op = n.op;
-  if ((op == "Squeeze" || op == "Unsqueeze") && opset < 13) move_ints_to_input("axes", 1);
-  if (op == "ReduceSum" && opset < 13) move_ints_to_input("axes", 1);
-  if (op == "ReduceMean" && opset < 18) move_ints_to_input("axes", 1);
-  if (op == "Split" && opset < 13) move_ints_to_input("split", 1);
+  if ((op == "Squeeze" || op == "Unsqueeze") && opset < 13)
+    move_ints_to_input("axes", 1);
+  if (op == "ReduceSum" && opset < 13)
+    move_ints_to_input("axes", 1);
+  if (op == "ReduceMean" && opset < 18)
+    move_ints_to_input("axes", 1);
+  if (op == "Split" && opset < 13)
+    move_ints_to_input("split", 1);
   if (op == "Slice" && opset < 10) {
     std::vector<int64_t> starts = n.attrs.get_ints("starts"), ends = n.attrs.get_ints("ends");
     std::vector<int64_t> axes = n.attrs.get_ints("axes");
@@ -93,7 +111,8 @@ void canonicalize(Node& n, int64_t opset, Builder& b, std::vector<std::string>& 
     n.inputs.resize(1);
     n.inputs.push_back(b.constant(n.name + "_starts", ints_tensor(starts)));
     n.inputs.push_back(b.constant(n.name + "_ends", ints_tensor(ends)));
-    if (!axes.empty()) n.inputs.push_back(b.constant(n.name + "_axes", ints_tensor(axes)));
+    if (!axes.empty())
+      n.inputs.push_back(b.constant(n.name + "_axes", ints_tensor(axes)));
   }
   if (op == "Pad" && opset < 11) {
     auto pads = n.attrs.get_ints("pads");
@@ -116,7 +135,8 @@ void canonicalize(Node& n, int64_t opset, Builder& b, std::vector<std::string>& 
     n.inputs.push_back(has_max ? b.constant(n.name + "_max", Tensor::scalar(DType::kF32, hi))
                                : kNoValue);
   }
-  if (op == "Softmax" && opset < 13) n.attrs.set("legacy_2d", int64_t{1});
+  if (op == "Softmax" && opset < 13)
+    n.attrs.set("legacy_2d", int64_t{1});
   if (op == "BatchNormalization") {
     n.attrs.erase("spatial");          // opset < 9: always 1 for the models we load
     n.attrs.erase("consumed_inputs");  // opset < 6
@@ -133,9 +153,11 @@ void canonicalize(Node& n, int64_t opset, Builder& b, std::vector<std::string>& 
 Expected<Shape> shape_from_type(const onnx::ValueInfoProto& vi, bool* known) {
   *known = false;
   const onnx::TypeProto& type = vi.type();
-  if (!type.has_tensor_type()) return Shape{};
+  if (!type.has_tensor_type())
+    return Shape{};
   const auto& tt = type.tensor_type();
-  if (!tt.has_shape()) return Shape{};
+  if (!tt.has_shape())
+    return Shape{};
   Shape s;
   for (const auto& d : tt.shape().dim()) {
     // -1 (which some exporters write for a dynamic extent) means unknown, like a dim_param.
@@ -143,6 +165,17 @@ Expected<Shape> shape_from_type(const onnx::ValueInfoProto& vi, bool* known) {
       return parse_error("graph input '" + vi.name() + "' has a negative dimension " +
                          std::to_string(d.dim_value()));
     s.push_back(d.has_dim_value() ? d.dim_value() : -1);
+  }
+  int64_t elements = 1;  // of the known extents
+  for (int64_t d : s) {
+    if (d <= 0)
+      continue;
+    if (elements > kMaxTensorElements / d)
+      return Status(ErrorCode::kOutOfMemory,
+                    "graph input '" + vi.name() + "' has shape " + shape_to_string(s) +
+                        ", more than the " + std::to_string(kMaxTensorElements) +
+                        " elements a tensor may have");
+    elements *= d;
   }
   *known = true;
   return s;
@@ -155,13 +188,15 @@ Expected<OnnxModel> build(const onnx::ModelProto& m, const OnnxLoadOptions& opti
   g.producer_name = m.producer_name();
   int64_t opset = 0;
   for (const auto& o : m.opset_import())
-    if (o.domain().empty() || o.domain() == "ai.onnx") opset = o.version();
+    if (o.domain().empty() || o.domain() == "ai.onnx")
+      opset = o.version();
   if (opset == 0) {
     if (m.opset_import_size() > 0 || !m.has_graph())
       return parse_error("the model imports no default-domain opset");
     opset = 9;  // very old files without opset_import
   }
-  if (!m.has_graph()) return parse_error("the model has no graph");
+  if (!m.has_graph())
+    return parse_error("the model has no graph");
   const onnx::GraphProto& gp = m.graph();
   g.name = gp.name();
   g.opset = opset;
@@ -169,16 +204,21 @@ Expected<OnnxModel> build(const onnx::ModelProto& m, const OnnxLoadOptions& opti
 
   std::set<std::string> init_names;
   for (const auto& t : gp.initializer()) {
-    if (t.name().empty()) return parse_error("an initializer has no name");
+    if (t.name().empty())
+      return parse_error("an initializer has no name");
     auto tensor = tensor_from_proto(t);
-    if (!tensor) return tensor.status().with_context("initializer '" + t.name() + "'");
-    if (init_names.count(t.name())) return parse_error("initializer '" + t.name() + "' repeats");
+    if (!tensor)
+      return tensor.status().with_context("initializer '" + t.name() + "'");
+    if (init_names.count(t.name()))
+      return parse_error("initializer '" + t.name() + "' repeats");
     g.add_constant(t.name(), std::move(*tensor));
     init_names.insert(t.name());
   }
   for (const auto& vi : gp.input()) {
-    if (init_names.count(vi.name())) continue;  // an initializer listed as input: a constant
-    if (vi.name().empty()) return parse_error("a graph input has no name");
+    if (init_names.count(vi.name()))
+      continue;  // an initializer listed as input: a constant
+    if (vi.name().empty())
+      return parse_error("a graph input has no name");
     if (g.find_value(vi.name()) != kNoValue)
       return parse_error("graph input '" + vi.name() + "' repeats");
     bool known = false;
@@ -196,15 +236,19 @@ Expected<OnnxModel> build(const onnx::ModelProto& m, const OnnxLoadOptions& opti
     Node n;
     n.op = np.op_type();
     n.name = np.name().empty() ? n.op + "_" + std::to_string(op_counts[n.op]++) : np.name();
-    if (!np.domain().empty() && np.domain() != "ai.onnx") n.op = np.domain() + "::" + n.op;
+    if (!np.domain().empty() && np.domain() != "ai.onnx")
+      n.op = np.domain() + "::" + n.op;
     ++counter;
     for (const auto& a : np.attribute()) {
       auto v = convert_attribute(a);
-      if (!v) return v.status().with_context("node '" + n.name + "' (" + n.op + ")");
+      if (!v)
+        return v.status().with_context("node '" + n.name + "' (" + n.op + ")");
       n.attrs.set(a.name(), std::move(*v));
     }
-    for (const auto& in : np.input()) n.inputs.push_back(b.value(in));
-    for (const auto& o : np.output()) n.outputs.push_back(b.value(o));
+    for (const auto& in : np.input())
+      n.inputs.push_back(b.value(in));
+    for (const auto& o : np.output())
+      n.outputs.push_back(b.value(o));
     canonicalize(n, opset, b, out.warnings);
     g.add_node(std::move(n));
   }
@@ -221,21 +265,25 @@ Expected<OnnxModel> build(const onnx::ModelProto& m, const OnnxLoadOptions& opti
   {
     std::set<ValueId> used(g.outputs().begin(), g.outputs().end());
     for (const auto& n : g.nodes())
-      for (ValueId in : n.inputs) used.insert(in);
+      for (ValueId in : n.inputs)
+        used.insert(in);
     for (size_t i = 0; i < g.num_nodes(); ++i) {
       Node& n = g.node(static_cast<NodeId>(i));
       if (n.op != "Dropout" && n.op != "BatchNormalization" && n.op != "MaxPool" &&
           n.op != "LayerNormalization")
         continue;
       for (size_t k = 1; k < n.outputs.size(); ++k)
-        if (n.outputs[k] != kNoValue && !used.count(n.outputs[k])) n.outputs[k] = kNoValue;
-      while (n.outputs.size() > 1 && n.outputs.back() == kNoValue) n.outputs.pop_back();
+        if (n.outputs[k] != kNoValue && !used.count(n.outputs[k]))
+          n.outputs[k] = kNoValue;
+      while (n.outputs.size() > 1 && n.outputs.back() == kNoValue)
+        n.outputs.pop_back();
     }
     g.rebuild_producers();
   }
   if (options.prepare) {
     NNCERT_ASSIGN_OR_RETURN(out.prepare_report, prepare_graph(g, options.prepare_options));
-    for (const auto& w : out.prepare_report.warnings) out.warnings.push_back(w);
+    for (const auto& w : out.prepare_report.warnings)
+      out.warnings.push_back(w);
   } else {
     for (const auto& name : nonfinite_constants(g))
       out.warnings.push_back("constant '" + name + "' holds NaN or Inf values");
@@ -247,7 +295,8 @@ Expected<OnnxModel> build(const onnx::ModelProto& m, const OnnxLoadOptions& opti
 
 Expected<OnnxModel> load_onnx_bytes(const std::string& bytes, const OnnxLoadOptions& options) {
   onnx::ModelProto m;
-  if (bytes.empty()) return parse_error("the file is empty, not an ONNX model");
+  if (bytes.empty())
+    return parse_error("the file is empty, not an ONNX model");
   if (!m.ParseFromString(bytes))
     return parse_error("not a valid ONNX model: the protobuf data is malformed or truncated");
   try {
@@ -259,12 +308,15 @@ Expected<OnnxModel> load_onnx_bytes(const std::string& bytes, const OnnxLoadOpti
 
 Expected<OnnxModel> load_onnx(const std::string& path, const OnnxLoadOptions& options) {
   std::ifstream f(path, std::ios::binary);
-  if (!f) return Status(ErrorCode::kIoError, "cannot open '" + path + "'");
+  if (!f)
+    return Status(ErrorCode::kIoError, "cannot open '" + path + "'");
   std::ostringstream ss;
   ss << f.rdbuf();
-  if (f.bad()) return Status(ErrorCode::kIoError, "cannot read '" + path + "'");
+  if (f.bad())
+    return Status(ErrorCode::kIoError, "cannot read '" + path + "'");
   auto r = load_onnx_bytes(ss.str(), options);
-  if (!r) return r.status().with_context(path);
+  if (!r)
+    return r.status().with_context(path);
   return r;
 }
 

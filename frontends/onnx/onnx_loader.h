@@ -15,7 +15,7 @@
 namespace nncert {
 
 struct OnnxLoadOptions {
-  bool prepare = true;          // run prepare_graph (validation, shapes, folding)
+  bool prepare = true;  // run prepare_graph (validation, shapes, folding)
   PrepareOptions prepare_options;
 };
 
@@ -30,7 +30,6 @@ struct OnnxModel {
 // tensor data), kUnsupported (every unsupported node listed), kInvalidGraph, kShapeMismatch.
 Expected<OnnxModel> load_onnx(const std::string& path, const OnnxLoadOptions& options = {});
 // Same, from the serialized bytes (used by the fuzzer and tests).
-Expected<OnnxModel> load_onnx_bytes(const std::string& bytes,
-                                    const OnnxLoadOptions& options = {});
+Expected<OnnxModel> load_onnx_bytes(const std::string& bytes, const OnnxLoadOptions& options = {});
 
 }  // namespace nncert

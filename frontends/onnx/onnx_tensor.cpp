@@ -41,14 +41,16 @@ float bf16_to_float(uint16_t h) {
 }
 
 Status size_error(const onnx::TensorProto& p, size_t got, int64_t want) {
-  return {ErrorCode::kParseError, "tensor '" + p.name() + "' holds " + std::to_string(got) +
-                                      " values, its shape needs " + std::to_string(want)};
+  return {ErrorCode::kParseError,
+          "tensor '" + p.name() + "' holds " + std::to_string(got) + " values, its shape needs " +
+              std::to_string(want)};
 }
 
 template <class Raw>
 std::vector<Raw> raw_values(const std::string& raw) {
   std::vector<Raw> v(raw.size() / sizeof(Raw));
-  if (!v.empty()) std::memcpy(v.data(), raw.data(), v.size() * sizeof(Raw));
+  if (!v.empty())
+    std::memcpy(v.data(), raw.data(), v.size() * sizeof(Raw));
   return v;
 }
 
@@ -58,15 +60,19 @@ size_t raw_element_size(int t) {
   switch (t) {
     case TP::DOUBLE:
     case TP::INT64:
-    case TP::UINT64: return 8;
+    case TP::UINT64:
+      return 8;
     case TP::FLOAT:
     case TP::INT32:
-    case TP::UINT32: return 4;
+    case TP::UINT32:
+      return 4;
     case TP::FLOAT16:
     case TP::BFLOAT16:
     case TP::INT16:
-    case TP::UINT16: return 2;
-    default: return 1;
+    case TP::UINT16:
+      return 2;
+    default:
+      return 1;
   }
 }
 
@@ -77,8 +83,10 @@ Expected<DType> dtype_from_onnx(int t) {
   switch (t) {
     case TP::FLOAT:
     case TP::FLOAT16:
-    case TP::BFLOAT16: return DType::kF32;
-    case TP::DOUBLE: return DType::kF64;
+    case TP::BFLOAT16:
+      return DType::kF32;
+    case TP::DOUBLE:
+      return DType::kF64;
     case TP::INT8:
     case TP::UINT8:
     case TP::INT16:
@@ -87,10 +95,11 @@ Expected<DType> dtype_from_onnx(int t) {
     case TP::UINT32:
     case TP::INT64:
     case TP::UINT64:
-    case TP::BOOL: return DType::kI64;
+    case TP::BOOL:
+      return DType::kI64;
     default:
-      return Status(ErrorCode::kUnsupported, "ONNX element type " + std::to_string(t) +
-                                                 " (" + TP::DataType_Name(t) + ")");
+      return Status(ErrorCode::kUnsupported,
+                    "ONNX element type " + std::to_string(t) + " (" + TP::DataType_Name(t) + ")");
   }
 }
 
@@ -116,8 +125,8 @@ Expected<Tensor> tensor_from_proto(const onnx::TensorProto& p) {
     n *= d;
   }
   if (n < 0 || n > (int64_t{1} << 34))
-    return Status(ErrorCode::kParseError, "tensor '" + p.name() + "' " +
-                                              shape_to_string(shape) + " is implausibly large");
+    return Status(ErrorCode::kParseError,
+                  "tensor '" + p.name() + "' " + shape_to_string(shape) + " is implausibly large");
   const bool raw = p.has_raw_data();
   const std::string& r = p.raw_data();
   if (raw) {
@@ -140,42 +149,53 @@ Expected<Tensor> tensor_from_proto(const onnx::TensorProto& p) {
       }
       break;
     case TP::DOUBLE:
-      if (raw) fvals = raw_values<double>(r);
-      else fvals.assign(p.double_data().begin(), p.double_data().end());
+      if (raw)
+        fvals = raw_values<double>(r);
+      else
+        fvals.assign(p.double_data().begin(), p.double_data().end());
       break;
     case TP::FLOAT16:
     case TP::BFLOAT16: {
       std::vector<uint16_t> h;
-      if (raw) h = raw_values<uint16_t>(r);
+      if (raw)
+        h = raw_values<uint16_t>(r);
       else
-        for (int32_t x : p.int32_data()) h.push_back(static_cast<uint16_t>(x));
+        for (int32_t x : p.int32_data())
+          h.push_back(static_cast<uint16_t>(x));
       for (uint16_t x : h)
         fvals.push_back(p.data_type() == TP::FLOAT16 ? half_to_float(x) : bf16_to_float(x));
       break;
     }
     case TP::INT64:
-      if (raw) ivals = raw_values<int64_t>(r);
-      else ivals.assign(p.int64_data().begin(), p.int64_data().end());
+      if (raw)
+        ivals = raw_values<int64_t>(r);
+      else
+        ivals.assign(p.int64_data().begin(), p.int64_data().end());
       break;
     case TP::UINT64:
       if (raw) {
-        for (uint64_t x : raw_values<uint64_t>(r)) ivals.push_back(static_cast<int64_t>(x));
+        for (uint64_t x : raw_values<uint64_t>(r))
+          ivals.push_back(static_cast<int64_t>(x));
       } else {
-        for (uint64_t x : p.uint64_data()) ivals.push_back(static_cast<int64_t>(x));
+        for (uint64_t x : p.uint64_data())
+          ivals.push_back(static_cast<int64_t>(x));
       }
       break;
     case TP::INT32:
       if (raw) {
-        for (int32_t x : raw_values<int32_t>(r)) ivals.push_back(x);
+        for (int32_t x : raw_values<int32_t>(r))
+          ivals.push_back(x);
       } else {
         ivals.assign(p.int32_data().begin(), p.int32_data().end());
       }
       break;
     case TP::UINT32:
       if (raw) {
-        for (uint32_t x : raw_values<uint32_t>(r)) ivals.push_back(x);
+        for (uint32_t x : raw_values<uint32_t>(r))
+          ivals.push_back(x);
       } else {
-        for (uint64_t x : p.uint64_data()) ivals.push_back(static_cast<int64_t>(x));
+        for (uint64_t x : p.uint64_data())
+          ivals.push_back(static_cast<int64_t>(x));
       }
       break;
     case TP::INT8:
@@ -196,15 +216,19 @@ Expected<Tensor> tensor_from_proto(const onnx::TensorProto& p) {
         ivals.assign(p.int32_data().begin(), p.int32_data().end());
       }
       break;
-    default: break;
+    default:
+      break;
   }
   const size_t got = dtype == DType::kI64 ? ivals.size() : fvals.size();
-  if (static_cast<int64_t>(got) != n) return size_error(p, got, n);
+  if (static_cast<int64_t>(got) != n)
+    return size_error(p, got, n);
   Tensor t(dtype, shape);
   if (dtype == DType::kI64) {
-    if (n > 0) std::memcpy(t.raw(), ivals.data(), static_cast<size_t>(n) * 8);
+    if (n > 0)
+      std::memcpy(t.raw(), ivals.data(), static_cast<size_t>(n) * 8);
   } else {
-    for (int64_t i = 0; i < n; ++i) t.set(i, fvals[static_cast<size_t>(i)]);
+    for (int64_t i = 0; i < n; ++i)
+      t.set(i, fvals[static_cast<size_t>(i)]);
   }
   return t;
 }

@@ -12,13 +12,17 @@ int hardware_threads() {
 }
 
 int resolve_threads(int threads) {
-  if (threads <= 0) return hardware_threads();
+  if (threads <= 0)
+    return hardware_threads();
   return std::min(threads, 256);
 }
 
-void parallel_for(int64_t n, int threads, int64_t grain,
+void parallel_for(int64_t n,
+                  int threads,
+                  int64_t grain,
                   const std::function<void(int64_t, int64_t)>& fn) {
-  if (n <= 0) return;
+  if (n <= 0)
+    return;
   threads = resolve_threads(threads);
   grain = std::max<int64_t>(grain, 1);
   int64_t chunks = std::min<int64_t>(threads, (n + grain - 1) / grain);
@@ -43,7 +47,8 @@ void parallel_for(int64_t n, int threads, int64_t grain,
     begin = e;
   }
   fn(0, first_end);
-  for (auto& w : workers) w.join();
+  for (auto& w : workers)
+    w.join();
 }
 
 }  // namespace nncert

@@ -11,7 +11,9 @@ namespace nncert {
 
 // Runs fn(begin, end) over disjoint chunks covering [0, n) using up to `threads` threads
 // (including the caller). Chunks are contiguous and deterministic for a given n and thread count.
-void parallel_for(int64_t n, int threads, int64_t grain,
+void parallel_for(int64_t n,
+                  int threads,
+                  int64_t grain,
                   const std::function<void(int64_t, int64_t)>& fn);
 
 // Number of hardware threads (at least 1).

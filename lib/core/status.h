@@ -52,7 +52,7 @@ class [[nodiscard]] Status {
 template <class T>
 class [[nodiscard]] Expected {
  public:
-  Expected(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Expected(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Expected(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     if (std::get<Status>(v_).is_ok()) {
       v_ = Status(ErrorCode::kInternal, "Expected constructed from an ok Status");
@@ -77,26 +77,32 @@ class [[nodiscard]] Expected {
   std::variant<T, Status> v_;
 };
 
-[[noreturn]] void check_failed(const char* file, int line, const char* expr, const std::string& msg);
+[[noreturn]] void check_failed(const char* file,
+                               int line,
+                               const char* expr,
+                               const std::string& msg);
 
 }  // namespace nncert
 
-#define NNCERT_CHECK(cond, msg)                                \
-  do {                                                         \
-    if (!(cond)) ::nncert::check_failed(__FILE__, __LINE__, #cond, (msg)); \
+#define NNCERT_CHECK(cond, msg)                                 \
+  do {                                                          \
+    if (!(cond))                                                \
+      ::nncert::check_failed(__FILE__, __LINE__, #cond, (msg)); \
   } while (0)
 
-#define NNCERT_RETURN_IF_ERROR(expr)      \
-  do {                                    \
-    ::nncert::Status _st = (expr);        \
-    if (!_st.is_ok()) return _st;         \
+#define NNCERT_RETURN_IF_ERROR(expr) \
+  do {                               \
+    ::nncert::Status _st = (expr);   \
+    if (!_st.is_ok())                \
+      return _st;                    \
   } while (0)
 
 #define NNCERT_CONCAT_INNER(a, b) a##b
 #define NNCERT_CONCAT(a, b) NNCERT_CONCAT_INNER(a, b)
 #define NNCERT_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                 \
-  if (!tmp.has_value()) return tmp.status();         \
+  if (!tmp.has_value())                              \
+    return tmp.status();                             \
   lhs = std::move(tmp).value()
 #define NNCERT_ASSIGN_OR_RETURN(lhs, expr) \
   NNCERT_ASSIGN_OR_RETURN_IMPL(NNCERT_CONCAT(_exp_, __LINE__), lhs, expr)

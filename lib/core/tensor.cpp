@@ -3,40 +3,57 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <new>
 
 namespace nncert {
 
 const char* dtype_name(DType dtype) {
   switch (dtype) {
-    case DType::kF32: return "float32";
-    case DType::kF64: return "float64";
-    case DType::kI64: return "int64";
+    case DType::kF32:
+      return "float32";
+    case DType::kF64:
+      return "float64";
+    case DType::kI64:
+      return "int64";
   }
   return "?";
 }
 
-size_t dtype_size(DType dtype) { return dtype == DType::kF32 ? 4 : 8; }
+size_t dtype_size(DType dtype) {
+  return dtype == DType::kF32 ? 4 : 8;
+}
 
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
+  bool saturated = false;
   for (int64_t d : shape) {
-    if (d < 0) return -1;
-    n *= d;
+    if (d < 0)
+      return -1;
+    if (d == 0)
+      return 0;
+    // Saturate instead of overflowing: no real tensor gets near 2^63 elements, and callers that
+    // allocate refuse sizes this large.
+    if (saturated || n > std::numeric_limits<int64_t>::max() / d)
+      saturated = true;
+    else
+      n *= d;
   }
-  return n;
+  return saturated ? std::numeric_limits<int64_t>::max() : n;
 }
 
 bool shape_is_static(const Shape& shape) {
   for (int64_t d : shape)
-    if (d < 0) return false;
+    if (d < 0)
+      return false;
   return true;
 }
 
 std::string shape_to_string(const Shape& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += ", ";
+    if (i)
+      s += ", ";
     s += shape[i] < 0 ? std::string("?") : std::to_string(shape[i]);
   }
   return s + "]";
@@ -44,26 +61,46 @@ std::string shape_to_string(const Shape& shape) {
 
 std::vector<int64_t> shape_strides(const Shape& shape) {
   std::vector<int64_t> st(shape.size(), 1);
-  for (size_t i = shape.size(); i-- > 1;) st[i - 1] = st[i] * shape[i];
+  for (size_t i = shape.size(); i-- > 1;)
+    st[i - 1] = st[i] * shape[i];
   return st;
 }
 
 namespace {
+// float -> int64 without undefined behaviour: NaN -> 0, out of range -> saturated.
+int64_t to_int_saturating(double v) {
+  if (std::isnan(v))
+    return 0;
+  if (v >= 9.2233720368547758e18)
+    return std::numeric_limits<int64_t>::max();
+  if (v <= -9.2233720368547758e18)
+    return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(v);
+}
+
 // 64-byte aligned, zeroed storage; throws std::bad_alloc when memory runs out so callers at
 // module boundaries can turn it into kOutOfMemory.
 std::shared_ptr<void> allocate(size_t bytes) {
+  if (bytes > (size_t{1} << 44))
+    throw std::bad_alloc();  // 16 TiB: certainly not available
   size_t rounded = ((bytes + 63) / 64) * 64;
-  if (rounded == 0) rounded = 64;
+  if (rounded == 0)
+    rounded = 64;
   void* p = std::aligned_alloc(64, rounded);
-  if (p == nullptr) throw std::bad_alloc();
+  if (p == nullptr)
+    throw std::bad_alloc();
   std::memset(p, 0, rounded);
-  return {p, [](void* q) { std::free(q); }};
+  return {p, [](void* q) {
+            std::free(q);
+          }};
 }
 }  // namespace
 
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   numel_ = shape_numel(shape_);
   NNCERT_CHECK(numel_ >= 0, "tensor with unknown extent " + shape_to_string(shape_));
+  if (numel_ > (int64_t{1} << 41))
+    throw std::bad_alloc();
   storage_ = allocate(nbytes());
 }
 
@@ -75,50 +112,66 @@ Tensor Tensor::scalar(DType dtype, double value) {
 
 double Tensor::get(int64_t i) const {
   switch (dtype_) {
-    case DType::kF32: return data<float>()[i];
-    case DType::kF64: return data<double>()[i];
-    case DType::kI64: return static_cast<double>(data<int64_t>()[i]);
+    case DType::kF32:
+      return data<float>()[i];
+    case DType::kF64:
+      return data<double>()[i];
+    case DType::kI64:
+      return static_cast<double>(data<int64_t>()[i]);
   }
   return 0;
 }
 
 int64_t Tensor::get_int(int64_t i) const {
-  if (dtype_ == DType::kI64) return data<int64_t>()[i];
-  return static_cast<int64_t>(get(i));
+  if (dtype_ == DType::kI64)
+    return data<int64_t>()[i];
+  return to_int_saturating(get(i));
 }
 
 void Tensor::set(int64_t i, double v) {
   switch (dtype_) {
-    case DType::kF32: data<float>()[i] = static_cast<float>(v); break;
-    case DType::kF64: data<double>()[i] = v; break;
-    case DType::kI64: data<int64_t>()[i] = static_cast<int64_t>(v); break;
+    case DType::kF32:
+      data<float>()[i] = static_cast<float>(v);
+      break;
+    case DType::kF64:
+      data<double>()[i] = v;
+      break;
+    case DType::kI64:
+      data<int64_t>()[i] = to_int_saturating(v);
+      break;
   }
 }
 
 std::vector<double> Tensor::to_double_vector() const {
   std::vector<double> v(static_cast<size_t>(numel_));
-  for (int64_t i = 0; i < numel_; ++i) v[static_cast<size_t>(i)] = get(i);
+  for (int64_t i = 0; i < numel_; ++i)
+    v[static_cast<size_t>(i)] = get(i);
   return v;
 }
 
 std::vector<int64_t> Tensor::to_int_vector() const {
   std::vector<int64_t> v(static_cast<size_t>(numel_));
-  for (int64_t i = 0; i < numel_; ++i) v[static_cast<size_t>(i)] = get_int(i);
+  for (int64_t i = 0; i < numel_; ++i)
+    v[static_cast<size_t>(i)] = get_int(i);
   return v;
 }
 
 Tensor Tensor::to(DType dtype) const {
-  if (dtype == dtype_) return *this;
+  if (dtype == dtype_)
+    return *this;
   Tensor out(dtype, shape_);
   if (dtype == DType::kI64) {
     int64_t* o = out.data<int64_t>();
-    for (int64_t i = 0; i < numel_; ++i) o[i] = static_cast<int64_t>(get(i));
+    for (int64_t i = 0; i < numel_; ++i)
+      o[i] = to_int_saturating(get(i));
   } else if (dtype == DType::kF32) {
     float* o = out.data<float>();
-    for (int64_t i = 0; i < numel_; ++i) o[i] = static_cast<float>(get(i));
+    for (int64_t i = 0; i < numel_; ++i)
+      o[i] = static_cast<float>(get(i));
   } else {
     double* o = out.data<double>();
-    for (int64_t i = 0; i < numel_; ++i) o[i] = get(i);
+    for (int64_t i = 0; i < numel_; ++i)
+      o[i] = get(i);
   }
   return out;
 }
@@ -132,14 +185,17 @@ Tensor Tensor::reshaped(Shape shape) const {
 
 Tensor Tensor::clone() const {
   Tensor t(dtype_, shape_);
-  if (numel_ > 0) std::memcpy(t.raw(), raw(), nbytes());
+  if (numel_ > 0)
+    std::memcpy(t.raw(), raw(), nbytes());
   return t;
 }
 
 bool Tensor::all_finite() const {
-  if (dtype_ == DType::kI64) return true;
+  if (dtype_ == DType::kI64)
+    return true;
   for (int64_t i = 0; i < numel_; ++i)
-    if (!std::isfinite(get(i))) return false;
+    if (!std::isfinite(get(i)))
+      return false;
   return true;
 }
 

@@ -18,13 +18,15 @@ enum class DType : uint8_t { kF32, kF64, kI64 };
 
 const char* dtype_name(DType dtype);
 size_t dtype_size(DType dtype);
-inline bool is_float(DType dtype) { return dtype == DType::kF32 || dtype == DType::kF64; }
+inline bool is_float(DType dtype) {
+  return dtype == DType::kF32 || dtype == DType::kF64;
+}
 
 // A shape: one extent per dimension. In graph value infos, -1 marks a dimension that is not
 // known statically (e.g. a dynamic batch); tensors themselves always have concrete shapes.
 using Shape = std::vector<int64_t>;
 
-// Product of the extents (1 for a scalar); -1 if any extent is unknown.
+// Product of the extents (1 for a scalar); -1 if any extent is unknown; saturates at INT64_MAX.
 int64_t shape_numel(const Shape& shape);
 bool shape_is_static(const Shape& shape);
 std::string shape_to_string(const Shape& shape);  // "[1, 3, 32, 32]", "?" for -1
@@ -50,7 +52,8 @@ class Tensor {
  public:
   // An empty float32 tensor of shape [0]; is_valid() is false.
   Tensor() = default;
-  // Zero-initialised tensor. Extents must be >= 0.
+  // Zero-initialised tensor. Extents must be >= 0; throws std::bad_alloc when the size is
+  // beyond any machine (more than 2^41 elements) or memory runs out.
   Tensor(DType dtype, Shape shape);
 
   template <class T>
@@ -106,7 +109,8 @@ Tensor Tensor::from_vector(Shape shape, const std::vector<T>& values) {
   Tensor t(DTypeOf<T>::value, std::move(shape));
   NNCERT_CHECK(static_cast<int64_t>(values.size()) == t.numel(), "from_vector size mismatch");
   T* d = t.data<T>();
-  for (size_t i = 0; i < values.size(); ++i) d[i] = values[i];
+  for (size_t i = 0; i < values.size(); ++i)
+    d[i] = values[i];
   return t;
 }
 

@@ -13,8 +13,13 @@
 
 namespace nncert {
 
-using AttrValue = std::variant<int64_t, double, std::string, std::vector<int64_t>,
-                               std::vector<double>, std::vector<std::string>, Tensor>;
+using AttrValue = std::variant<int64_t,
+                               double,
+                               std::string,
+                               std::vector<int64_t>,
+                               std::vector<double>,
+                               std::vector<std::string>,
+                               Tensor>;
 
 class Attributes {
  public:

@@ -85,7 +85,7 @@ class Graph {
   void rebuild_producers();
 
   std::string name;
-  int64_t opset = 0;           // default-domain opset the model was written for (0: n/a)
+  int64_t opset = 0;          // default-domain opset the model was written for (0: n/a)
   std::string producer_name;  // e.g. "pytorch"
 
  private:

@@ -1,109 +1,22 @@
 // AveragePool (ONNX opset 17, plus opset 19's dilations): mean over each window, with explicit
 // or automatic padding, ceil_mode and count_include_pad. The compute is kernels::avg_pool.
 #include <algorithm>
-#include <string>
 
 #include "ops/op_util.h"
+#include "ops/spatial.h"
 #include "runtime/kernels/pool.h"
 
 namespace nncert::ops {
 
 namespace {
 
-constexpr int64_t kMaxAttr = int64_t{1} << 30;    // kernel / stride / dilation / pad values
-constexpr int64_t kMaxExtent = int64_t{1} << 31;  // spatial input extents
+const WindowSpec kSpec{.op = "AveragePool"};
 
-bool known(const TypeInfo& t) {
-  return t.shape_known || t.value.has_value();
-}
-const Shape& shape_of(const TypeInfo& t) {
-  return t.value ? t.value->shape() : t.shape;
-}
-
-struct PoolSetup {
-  kernels::PoolParams p;
-  Shape out;  // -1 where not known
-};
-
-// Resolves kernel_shape, strides, dilations, pads / auto_pad and ceil_mode against the input
-// shape (extents may be -1) and derives the output shape.
+// Resolves the window attributes and count_include_pad against the input shape (extents may be
+// -1) and derives the output shape.
 Expected<PoolSetup> resolve(const Node& node, const Shape& x) {
-  if (x.size() < 3 || x.size() > 5)
-    return shape_error("AveragePool input must be [N, C, 1 to 3 spatial dims], got " +
-                       shape_to_string(x));
-  const size_t r = x.size() - 2;
-  PoolSetup st;
-  kernels::PoolParams& p = st.p;
-  p.kernel = node.attrs.get_ints("kernel_shape");
-  if (p.kernel.size() != r)
-    return attr_error("AveragePool kernel_shape must have one entry per spatial dim (" +
-                      std::to_string(r) + ")");
-  p.stride = node.attrs.get_ints("strides", std::vector<int64_t>(r, 1));
-  p.dilation = node.attrs.get_ints("dilations", std::vector<int64_t>(r, 1));
-  const std::vector<int64_t> pads = node.attrs.get_ints("pads", std::vector<int64_t>(2 * r, 0));
-  if (p.stride.size() != r || p.dilation.size() != r || pads.size() != 2 * r)
-    return attr_error("AveragePool strides / dilations / pads do not match " + std::to_string(r) +
-                      " spatial dims");
-  for (size_t i = 0; i < r; ++i)
-    if (p.kernel[i] < 1 || p.stride[i] < 1 || p.dilation[i] < 1)
-      return attr_error("AveragePool kernel_shape, strides and dilations must be >= 1");
-  for (int64_t v : pads)
-    if (v < 0)
-      return attr_error("AveragePool pads must be >= 0");
-
-  // Bounds that keep the extent arithmetic below far from int64 overflow.
-  const std::vector<int64_t>* const bounded[] = {&p.kernel, &p.stride, &p.dilation, &pads};
-  for (const std::vector<int64_t>* v : bounded)
-    for (int64_t e : *v)
-      if (e > kMaxAttr)
-        return attr_error(
-            "AveragePool kernel, stride, dilation and padding values must be below 2^30");
-  for (size_t i = 2; i < x.size(); ++i)
-    if (x[i] > kMaxExtent)
-      return shape_error("AveragePool spatial extents above 2^31 are not supported, got " +
-                         shape_to_string(x));
-  const bool ceil_mode = node.attrs.get_int("ceil_mode", 0) != 0;
-  p.count_include_pad = node.attrs.get_int("count_include_pad", 0) != 0;
-  const std::string auto_pad = node.attrs.get_string("auto_pad", "NOTSET");
-  if (auto_pad != "NOTSET" && auto_pad != "VALID" && auto_pad != "SAME_UPPER" &&
-      auto_pad != "SAME_LOWER")
-    return attr_error("AveragePool auto_pad '" + auto_pad +
-                      "' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER");
-
-  st.out = {x[0], x[1]};
-  p.pad_begin.assign(r, 0);
-  p.pad_end.assign(r, 0);
-  for (size_t i = 0; i < r; ++i) {
-    const int64_t in = x[i + 2];
-    const int64_t k = p.kernel[i];
-    const int64_t s = p.stride[i];
-    const int64_t d = p.dilation[i];
-    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      // out = ceil(in / s); total padding = max(0, (out-1)*s + d*(k-1) + 1 - in).
-      const int64_t o = in < 0 ? -1 : (in + s - 1) / s;
-      if (in >= 0) {
-        const int64_t total = std::max<int64_t>(0, (o - 1) * s + d * (k - 1) + 1 - in);
-        p.pad_begin[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-        p.pad_end[i] = total - p.pad_begin[i];
-      }
-      st.out.push_back(o);
-      continue;
-    }
-    if (auto_pad == "NOTSET") {
-      p.pad_begin[i] = pads[i];
-      p.pad_end[i] = pads[i + r];
-    }
-    if (in < 0) {
-      st.out.push_back(-1);
-      continue;
-    }
-    if (in + p.pad_begin[i] + p.pad_end[i] < d * (k - 1) + 1)
-      return shape_error("AveragePool input " + shape_to_string(x) +
-                         " is smaller than the kernel " + shape_to_string(p.kernel) +
-                         " plus padding along spatial dim " + std::to_string(i));
-    st.out.push_back(
-        kernels::pool_out_extent(in, k, s, d, p.pad_begin[i], p.pad_end[i], ceil_mode));
-  }
+  NNCERT_ASSIGN_OR_RETURN(PoolSetup st, resolve_pool(node, kSpec, x));
+  st.p.count_include_pad = node.attrs.get_int("count_include_pad", 0) != 0;
   return st;
 }
 
@@ -114,14 +27,10 @@ Status average_pool_infer(const Node& node,
   if (in.empty())
     return attr_error("AveragePool needs input X");
   NNCERT_RETURN_IF_ERROR(expect_float(in, 0, "AveragePool input X"));
-  out.assign(1, TypeInfo{});
-  out[0].dtype = in[0].dtype;
-  if (!known(in[0])) {
-    out[0].shape_known = false;
-    return Status::ok();
-  }
+  if (!known(in[0]))
+    return unknown_output(in, out);
   NNCERT_ASSIGN_OR_RETURN(PoolSetup st, resolve(node, shape_of(in[0])));
-  out[0].shape = std::move(st.out);
+  out.assign(1, make_info(in[0].dtype, std::move(st.out)));
   return Status::ok();
 }
 
@@ -134,12 +43,7 @@ Status average_pool_forward(const Node& node,
     return attr_error("AveragePool needs input X");
   const Tensor& x = in[0];
   NNCERT_ASSIGN_OR_RETURN(PoolSetup st, resolve(node, x.shape()));
-  if (out_types.empty() || out_types[0].shape != st.out || out_types[0].dtype != x.dtype())
-    return shape_error("AveragePool output " + shape_to_string(st.out) +
-                       " does not match the inferred output type");
-  if (out.empty())
-    out.resize(1);
-  out[0] = Tensor(out_types[0].dtype, out_types[0].shape);
+  NNCERT_RETURN_IF_ERROR(alloc_checked_output("AveragePool", st.out, x.dtype(), out_types, out));
   Tensor& y = out[0];
   return NNCERT_FLOAT_DISPATCH(
       x.dtype(),

@@ -12,13 +12,6 @@ namespace nncert::ops {
 
 namespace {
 
-bool known(const TypeInfo& t) {
-  return t.shape_known || t.value.has_value();
-}
-const Shape& shape_of(const TypeInfo& t) {
-  return t.value ? t.value->shape() : t.shape;
-}
-
 const char* const kParamNames[] = {"X", "scale", "B", "input_mean", "input_var"};
 
 Status check_mode(const Node& node) {
@@ -59,17 +52,13 @@ Status batch_normalization_infer(const Node& node,
     return attr_error("BatchNormalization needs 5 inputs");
   for (size_t i = 0; i < 5; ++i)
     NNCERT_RETURN_IF_ERROR(expect_float(in, i, kParamNames[i]));
-  out.assign(1, TypeInfo{});
-  out[0].dtype = in[0].dtype;
-  if (!known(in[0])) {
-    out[0].shape_known = false;
-    return Status::ok();
-  }
+  if (!known(in[0]))
+    return unknown_output(in, out);
   const Shape* params[4];
   for (size_t i = 0; i < 4; ++i)
-    params[i] = known(in[i + 1]) ? &shape_of(in[i + 1]) : nullptr;
+    params[i] = known_shape(in, i + 1);
   NNCERT_RETURN_IF_ERROR(check_params(shape_of(in[0]), params));
-  out[0].shape = shape_of(in[0]);
+  out.assign(1, make_info(in[0].dtype, shape_of(in[0])));
   return Status::ok();
 }
 

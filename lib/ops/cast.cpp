@@ -12,16 +12,28 @@ namespace {
 constexpr int64_t kFloat = 1, kBool = 9, kDouble = 11, kFloat16 = 10, kBFloat16 = 16;
 
 Expected<DType> target_dtype(const Node& node, DType input) {
-  if (!node.attrs.has("to")) return attr_error("Cast needs a 'to' attribute");
+  if (!node.attrs.has("to"))
+    return attr_error("Cast needs a 'to' attribute");
   int64_t to = node.attrs.get_int("to", 0);
   switch (to) {
     case kFloat:
     case kFloat16:
-    case kBFloat16: return is_float(input) ? input : DType::kF32;
-    case kDouble: return is_float(input) ? input : DType::kF64;
-    case 2: case 3: case 4: case 5: case 6: case 7: case 12: case 13:  // (u)int8..64
-    case kBool: return DType::kI64;
-    default: return unsupported("Cast to ONNX data type " + std::to_string(to));
+    case kBFloat16:
+      return is_float(input) ? input : DType::kF32;
+    case kDouble:
+      return is_float(input) ? input : DType::kF64;
+    case 2:
+    case 3:
+    case 4:
+    case 5:
+    case 6:
+    case 7:
+    case 12:
+    case 13:  // (u)int8..64
+    case kBool:
+      return DType::kI64;
+    default:
+      return unsupported("Cast to ONNX data type " + std::to_string(to));
   }
 }
 
@@ -33,12 +45,24 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
 }
 
 // y = T(x); bool: y = (x != 0)
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   if (node.attrs.get_int("to", 0) == kBool) {
     out[0] = Tensor(DType::kI64, in[0].shape());
     int64_t* y = out[0].data<int64_t>();
-    for (int64_t i = 0; i < in[0].numel(); ++i) y[i] = in[0].get(i) != 0 ? 1 : 0;
+    for (int64_t i = 0; i < in[0].numel(); ++i)
+      y[i] = in[0].get(i) != 0 ? 1 : 0;
+    return Status::ok();
+  }
+  if (out_types[0].dtype == DType::kI64 && is_float(in[0].dtype())) {
+    // Float -> int: truncation, saturating out-of-range values (the spec leaves them undefined).
+    out[0] = Tensor(DType::kI64, in[0].shape());
+    int64_t* y = out[0].data<int64_t>();
+    for (int64_t i = 0; i < in[0].numel(); ++i)
+      y[i] = saturate_to_int(in[0].get(i));
     return Status::ok();
   }
   out[0] = in[0].to(out_types[0].dtype);

@@ -7,13 +7,11 @@ namespace nncert::ops {
 namespace {
 
 Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInfo>& out) {
-  if (!node.attrs.has("axis")) return attr_error("Concat needs an 'axis' attribute");
+  if (!node.attrs.has("axis"))
+    return attr_error("Concat needs an 'axis' attribute");
   for (const auto& t : in)
-    if (!t.shape_known) {
-      out.assign(1, make_info(in[0].dtype, {}));
-      out[0].shape_known = false;
-      return Status::ok();
-    }
+    if (!t.shape_known)
+      return unknown_output(in, out);
   const auto rank = static_cast<int64_t>(in[0].shape.size());
   NNCERT_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(node.attrs.get_int("axis", 0), rank));
   Shape s = in[0].shape;
@@ -41,14 +39,16 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
 }
 
 // y = [x_1 | x_2 | ... ] along axis: copy contiguous blocks of (extent_i * inner) elements.
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   const Shape& os = out_types[0].shape;
-  const int64_t axis = normalize_axis(node.attrs.get_int("axis", 0), static_cast<int64_t>(os.size())).value();
+  const int64_t axis =
+      normalize_axis(node.attrs.get_int("axis", 0), static_cast<int64_t>(os.size())).value();
   out[0] = Tensor(out_types[0].dtype, os);
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= os[static_cast<size_t>(d)];
-  for (size_t d = static_cast<size_t>(axis) + 1; d < os.size(); ++d) inner *= os[d];
+  const auto [outer, inner] = axis_blocks(os, axis);
   const size_t es = dtype_size(out[0].dtype());
   auto* dst = static_cast<char*>(out[0].raw());
   const int64_t out_block = os[static_cast<size_t>(axis)] * inner;
@@ -59,7 +59,8 @@ Status forward(const Node& node, std::span<const Tensor> in, std::span<const Typ
     const auto* src = static_cast<const char*>(t.raw());
     for (int64_t o = 0; o < outer; ++o)
       std::memcpy(dst + static_cast<size_t>(o * out_block + offset) * es,
-                  src + static_cast<size_t>(o * block) * es, static_cast<size_t>(block) * es);
+                  src + static_cast<size_t>(o * block) * es,
+                  static_cast<size_t>(block) * es);
     offset += block;
   }
   return Status::ok();

@@ -7,11 +7,12 @@ namespace {
 
 // Reads value / value_float / value_floats / value_int / value_ints.
 Expected<Tensor> constant_value(const Node& node) {
-  if (auto t = node.attrs.get_tensor("value")) return *t;
+  if (auto t = node.attrs.get_tensor("value"))
+    return *t;
   if (node.attrs.has("value_float"))
     return Tensor::scalar(DType::kF32, node.attrs.get_float("value_float", 0));
   if (node.attrs.has("value_int"))
-    return Tensor::scalar(DType::kI64, static_cast<double>(node.attrs.get_int("value_int", 0)));
+    return Tensor::from_vector<int64_t>({}, {node.attrs.get_int("value_int", 0)});
   if (node.attrs.has("value_floats")) {
     auto v = node.attrs.get_floats("value_floats");
     std::vector<float> f(v.begin(), v.end());
@@ -21,8 +22,9 @@ Expected<Tensor> constant_value(const Node& node) {
     auto v = node.attrs.get_ints("value_ints");
     return Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v);
   }
-  return unsupported("Constant without a supported value attribute (value, value_float(s), "
-                     "value_int(s))");
+  return unsupported(
+      "Constant without a supported value attribute (value, value_float(s), "
+      "value_int(s))");
 }
 
 Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInfo>& out) {
@@ -33,8 +35,11 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
 }
 
 // y = value
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   NNCERT_ASSIGN_OR_RETURN(out[0], constant_value(node));
   return Status::ok();
 }

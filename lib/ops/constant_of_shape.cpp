@@ -5,7 +5,8 @@ namespace nncert::ops {
 namespace {
 
 Tensor fill_value(const Node& node) {
-  if (auto t = node.attrs.get_tensor("value"); t && t->numel() >= 1) return *t;
+  if (auto t = node.attrs.get_tensor("value"); t && t->numel() >= 1)
+    return *t;
   return Tensor::scalar(DType::kF32, 0.0);
 }
 
@@ -16,7 +17,8 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
   if (dims) {
     s = *dims;
     for (int64_t d : s)
-      if (d < 0) return shape_error("ConstantOfShape with a negative extent");
+      if (d < 0)
+        return shape_error("ConstantOfShape with a negative extent");
   } else if (in[0].shape_known && in[0].shape.size() == 1 && in[0].shape[0] >= 0) {
     s.assign(static_cast<size_t>(in[0].shape[0]), -1);
   }
@@ -26,13 +28,19 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
 }
 
 // y[...] = value
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   Tensor v = fill_value(node);
-  out[0] = Tensor(v.dtype(), in[0].to_int_vector());
-  const double x = v.get(0);
-  for (int64_t i = 0; i < out[0].numel(); ++i) out[0].set(i, x);
-  return Status::ok();
+  out[0] = Tensor(v.dtype(), out_types[0].shape);
+  return NNCERT_ANY_DISPATCH(v.dtype(), T, {
+    const T x = v.data<T>()[0];
+    T* y = out[0].data<T>();
+    for (int64_t i = 0; i < out[0].numel(); ++i)
+      y[i] = x;
+  });
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// Erf: elementwise y = erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt  (GELU = x/2 (1 + erf(x/sqrt 2))).
+// Erf: elementwise y = erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt  (GELU = x/2 (1 + erf(x/sqrt
+// 2))).
 #include <cmath>
 
 #include "ops/elementwise.h"
@@ -7,11 +8,16 @@ namespace nncert::ops {
 namespace {
 
 // y = erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt  (GELU = x/2 (1 + erf(x/sqrt 2)))
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
-  
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   out[0] = Tensor(out_types[0].dtype, out_types[0].shape);
-  return NNCERT_FLOAT_DISPATCH(in[0].dtype(), T, unary_map<T>(in[0], out[0], [&](T x) -> T { return std::erf(x); }, ctx));
+  return NNCERT_FLOAT_DISPATCH(in[0].dtype(),
+                               T,
+                               unary_map<T>(
+                                   in[0], out[0], [&](T x) -> T { return std::erf(x); }, ctx));
 }
 
 }  // namespace

@@ -7,11 +7,16 @@ namespace nncert::ops {
 namespace {
 
 // y = exp(x)
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
-  
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   out[0] = Tensor(out_types[0].dtype, out_types[0].shape);
-  return NNCERT_FLOAT_DISPATCH(in[0].dtype(), T, unary_map<T>(in[0], out[0], [&](T x) -> T { return std::exp(x); }, ctx));
+  return NNCERT_FLOAT_DISPATCH(in[0].dtype(),
+                               T,
+                               unary_map<T>(
+                                   in[0], out[0], [&](T x) -> T { return std::exp(x); }, ctx));
 }
 
 }  // namespace

@@ -7,7 +7,8 @@ namespace {
 int64_t prod_or_unknown(const Shape& s, size_t b, size_t e) {
   int64_t p = 1;
   for (size_t i = b; i < e; ++i) {
-    if (s[i] < 0) return -1;
+    if (s[i] < 0)
+      return -1;
     p *= s[i];
   }
   return p;
@@ -20,19 +21,25 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
   }
   const auto rank = static_cast<int64_t>(in[0].shape.size());
   int64_t axis = node.attrs.get_int("axis", 1);
-  if (axis < 0) axis += rank;
+  if (axis < 0)
+    axis += rank;
   if (axis < 0 || axis > rank)
     return shape_error("Flatten axis " + std::to_string(node.attrs.get_int("axis", 1)) +
                        " is out of range for rank " + std::to_string(rank));
   const Shape& s = in[0].shape;
-  out.assign(1, make_info(in[0].dtype, {prod_or_unknown(s, 0, static_cast<size_t>(axis)),
-                                        prod_or_unknown(s, static_cast<size_t>(axis), s.size())}));
+  out.assign(1,
+             make_info(in[0].dtype,
+                       {prod_or_unknown(s, 0, static_cast<size_t>(axis)),
+                        prod_or_unknown(s, static_cast<size_t>(axis), s.size())}));
   return Status::ok();
 }
 
 // y = reshape(x, [prod(x.shape[:axis]), prod(x.shape[axis:])])
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   out[0] = in[0].reshaped(out_types[0].shape);
   return Status::ok();
 }

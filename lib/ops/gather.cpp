@@ -8,12 +8,10 @@ namespace nncert::ops {
 namespace {
 
 Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInfo>& out) {
-  if (!in[0].shape_known || !in[1].shape_known) {
-    out.assign(1, make_info(in[0].dtype, {}));
-    out[0].shape_known = false;
-    return Status::ok();
-  }
-  if (is_float(in[1].dtype)) return shape_error("Gather indices must be integers");
+  if (!in[0].shape_known || !in[1].shape_known)
+    return unknown_output(in, out);
+  if (is_float(in[1].dtype))
+    return shape_error("Gather indices must be integers");
   const auto rank = static_cast<int64_t>(in[0].shape.size());
   NNCERT_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(node.attrs.get_int("axis", 0), rank));
   Shape s(in[0].shape.begin(), in[0].shape.begin() + axis);
@@ -32,13 +30,14 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
 }
 
 // y[a, i, b] = x[a, idx[i], b]
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   const Tensor& x = in[0];
   const int64_t axis = normalize_axis(node.attrs.get_int("axis", 0), x.rank()).value();
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= x.dim(d);
-  for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.dim(d);
+  const auto [outer, inner] = axis_blocks(x.shape(), axis);
   const int64_t extent = x.dim(axis);
   const std::vector<int64_t> idx = in[1].to_int_vector();
   out[0] = Tensor(x.dtype(), out_types[0].shape);
@@ -47,14 +46,15 @@ Status forward(const Node& node, std::span<const Tensor> in, std::span<const Typ
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t i = 0; i < n; ++i) {
       int64_t k = idx[static_cast<size_t>(i)];
-      if (k < 0) k += extent;
+      if (k < 0)
+        k += extent;
       if (k < 0 || k >= extent)
         return shape_error("Gather index " + std::to_string(idx[static_cast<size_t>(i)]) +
                            " is out of range for extent " + std::to_string(extent));
-      std::memcpy(static_cast<char*>(out[0].raw()) + static_cast<size_t>((o * n + i) * inner) * es,
-                  static_cast<const char*>(x.raw()) +
-                      static_cast<size_t>((o * extent + k) * inner) * es,
-                  static_cast<size_t>(inner) * es);
+      std::memcpy(
+          static_cast<char*>(out[0].raw()) + static_cast<size_t>((o * n + i) * inner) * es,
+          static_cast<const char*>(x.raw()) + static_cast<size_t>((o * extent + k) * inner) * es,
+          static_cast<size_t>(inner) * es);
     }
   return Status::ok();
 }

@@ -11,13 +11,6 @@ namespace nncert::ops {
 
 namespace {
 
-bool known(const TypeInfo& t) {
-  return t.shape_known || t.value.has_value();
-}
-const Shape& shape_of(const TypeInfo& t) {
-  return t.value ? t.value->shape() : t.shape;
-}
-
 struct GemmDims {
   int64_t m = -1;
   int64_t n = -1;
@@ -71,10 +64,8 @@ Status gemm_infer(const Node& node, std::span<const TypeInfo> in, std::vector<Ty
   NNCERT_RETURN_IF_ERROR(expect_float(in, 1, "Gemm input B"));
   if (has_input(in, 2))
     NNCERT_RETURN_IF_ERROR(expect_float(in, 2, "Gemm input C"));
-  const Shape* a = known(in[0]) ? &shape_of(in[0]) : nullptr;
-  const Shape* b = known(in[1]) ? &shape_of(in[1]) : nullptr;
-  const Shape* c = has_input(in, 2) ? &shape_of(in[2]) : nullptr;
-  NNCERT_ASSIGN_OR_RETURN(GemmDims d, resolve(node, a, b, c));
+  NNCERT_ASSIGN_OR_RETURN(
+      GemmDims d, resolve(node, known_shape(in, 0), known_shape(in, 1), known_shape(in, 2)));
   out.assign(1, make_info(in[0].dtype, {d.m, d.n}));
   return Status::ok();
 }
@@ -124,14 +115,8 @@ Status gemm_forward(const Node& node,
   const Tensor& a = in[0];
   const Tensor b = in[1].to(a.dtype());
   const Tensor c = has_input(in, 2) ? in[2].to(a.dtype()) : Tensor();
-  NNCERT_ASSIGN_OR_RETURN(
-      GemmDims d, resolve(node, &a.shape(), &b.shape(), c.is_valid() ? &c.shape() : nullptr));
-  if (out_types.empty() || out_types[0].shape != Shape{d.m, d.n} || out_types[0].dtype != a.dtype())
-    return shape_error("Gemm output " + shape_to_string({d.m, d.n}) +
-                       " does not match the inferred output type");
-  if (out.empty())
-    out.resize(1);
-  out[0] = Tensor(out_types[0].dtype, out_types[0].shape);
+  NNCERT_ASSIGN_OR_RETURN(GemmDims d, resolve(node, &a.shape(), &b.shape(), known_shape(c)));
+  NNCERT_RETURN_IF_ERROR(alloc_checked_output("Gemm", {d.m, d.n}, a.dtype(), out_types, out));
   Tensor& y = out[0];
   return NNCERT_FLOAT_DISPATCH(a.dtype(), T, run_gemm<T>(node, d, a, b, c, y, ctx.threads));
 }

@@ -8,13 +8,6 @@ namespace nncert::ops {
 
 namespace {
 
-bool known(const TypeInfo& t) {
-  return t.shape_known || t.value.has_value();
-}
-const Shape& shape_of(const TypeInfo& t) {
-  return t.value ? t.value->shape() : t.shape;
-}
-
 // y[n,c,1,...,1] = mean_{spatial i} x[n,c,i]
 Status global_average_pool_infer(const Node& node,
                                  std::span<const TypeInfo> in,
@@ -22,18 +15,15 @@ Status global_average_pool_infer(const Node& node,
   if (in.empty())
     return attr_error("GlobalAveragePool needs input X");
   NNCERT_RETURN_IF_ERROR(expect_float(in, 0, "GlobalAveragePool input X"));
-  out.assign(1, TypeInfo{});
-  out[0].dtype = in[0].dtype;
-  if (!known(in[0])) {
-    out[0].shape_known = false;
-    return Status::ok();
-  }
+  if (!known(in[0]))
+    return unknown_output(in, out);
   const Shape& x = shape_of(in[0]);
   if (x.size() < 3)
     return shape_error("GlobalAveragePool input must be [N, C, spatial...], got " +
                        shape_to_string(x));
-  out[0].shape = x;
-  std::fill(out[0].shape.begin() + 2, out[0].shape.end(), 1);
+  Shape y = x;
+  std::fill(y.begin() + 2, y.end(), 1);
+  out.assign(1, make_info(in[0].dtype, std::move(y)));
   return Status::ok();
 }
 

@@ -20,9 +20,8 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
     for (size_t i = 1; i < 3; ++i)
       if (has_input(in, i) && in[i].shape_known && shape_is_static(norm) &&
           shape_numel(in[i].shape) != shape_numel(norm))
-        return shape_error("LayerNormalization scale/bias shape " +
-                           shape_to_string(in[i].shape) + " does not match the normalised shape " +
-                           shape_to_string(norm));
+        return shape_error("LayerNormalization scale/bias shape " + shape_to_string(in[i].shape) +
+                           " does not match the normalised shape " + shape_to_string(norm));
   }
   NNCERT_RETURN_IF_ERROR(infer_same(node, in, out));
   out.resize(1);
@@ -30,14 +29,19 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
 }
 
 // y = (x - mu) / sqrt(sigma^2 + eps) * scale + bias over the trailing axes
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   const Tensor& x = in[0];
   const int64_t axis = normalize_axis(node.attrs.get_int("axis", -1), x.rank()).value();
   const double eps = node.attrs.get_float("epsilon", 1e-5);
   int64_t outer = 1, n = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= x.dim(d);
-  for (int64_t d = axis; d < x.rank(); ++d) n *= x.dim(d);
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= x.dim(d);
+  for (int64_t d = axis; d < x.rank(); ++d)
+    n *= x.dim(d);
   out[0] = Tensor(x.dtype(), x.shape());
   const bool has_bias = has_input(in, 2);
   return NNCERT_FLOAT_DISPATCH(x.dtype(), T, {
@@ -51,10 +55,12 @@ Status forward(const Node& node, std::span<const Tensor> in, std::span<const Typ
       const T* xs = px + o * n;
       T* ys = py + o * n;
       T mean = 0;
-      for (int64_t i = 0; i < n; ++i) mean += xs[i];
+      for (int64_t i = 0; i < n; ++i)
+        mean += xs[i];
       mean /= static_cast<T>(n);
       T var = 0;
-      for (int64_t i = 0; i < n; ++i) var += (xs[i] - mean) * (xs[i] - mean);
+      for (int64_t i = 0; i < n; ++i)
+        var += (xs[i] - mean) * (xs[i] - mean);
       var /= static_cast<T>(n);
       const T inv = T(1) / std::sqrt(var + static_cast<T>(eps));
       for (int64_t i = 0; i < n; ++i)

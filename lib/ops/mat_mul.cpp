@@ -11,13 +11,6 @@ namespace nncert::ops {
 
 namespace {
 
-bool known(const TypeInfo& t) {
-  return t.shape_known || t.value.has_value();
-}
-const Shape& shape_of(const TypeInfo& t) {
-  return t.value ? t.value->shape() : t.shape;
-}
-
 struct MatMulDims {
   Shape batch;  // broadcast batch shape
   int64_t m = -1;
@@ -63,14 +56,10 @@ Status mat_mul_infer(const Node& node, std::span<const TypeInfo> in, std::vector
     return attr_error("MatMul needs inputs A and B");
   NNCERT_RETURN_IF_ERROR(expect_float(in, 0, "MatMul input A"));
   NNCERT_RETURN_IF_ERROR(expect_float(in, 1, "MatMul input B"));
-  out.assign(1, TypeInfo{});
-  out[0].dtype = in[0].dtype;
-  if (!known(in[0]) || !known(in[1])) {
-    out[0].shape_known = false;
-    return Status::ok();
-  }
+  if (!known(in[0]) || !known(in[1]))
+    return unknown_output(in, out);
   NNCERT_ASSIGN_OR_RETURN(MatMulDims d, resolve(shape_of(in[0]), shape_of(in[1])));
-  out[0].shape = std::move(d.out);
+  out.assign(1, make_info(in[0].dtype, std::move(d.out)));
   return Status::ok();
 }
 
@@ -157,12 +146,7 @@ Status mat_mul_forward(const Node& node,
   const Tensor& a = in[0];
   const Tensor b = in[1].to(a.dtype());
   NNCERT_ASSIGN_OR_RETURN(MatMulDims d, resolve(a.shape(), b.shape()));
-  if (out_types.empty() || out_types[0].shape != d.out || out_types[0].dtype != a.dtype())
-    return shape_error("MatMul output " + shape_to_string(d.out) +
-                       " does not match the inferred output type");
-  if (out.empty())
-    out.resize(1);
-  out[0] = Tensor(out_types[0].dtype, out_types[0].shape);
+  NNCERT_RETURN_IF_ERROR(alloc_checked_output("MatMul", d.out, a.dtype(), out_types, out));
   Tensor& y = out[0];
   return NNCERT_FLOAT_DISPATCH(a.dtype(), T, run_mat_mul<T>(d, a, b, y, ctx.threads));
 }

@@ -7,106 +7,14 @@
 #include <vector>
 
 #include "ops/op_util.h"
+#include "ops/spatial.h"
 #include "runtime/kernels/pool.h"
 
 namespace nncert::ops {
 
 namespace {
 
-constexpr int64_t kMaxAttr = int64_t{1} << 30;    // kernel / stride / dilation / pad values
-constexpr int64_t kMaxExtent = int64_t{1} << 31;  // spatial input extents
-
-bool known(const TypeInfo& t) {
-  return t.shape_known || t.value.has_value();
-}
-const Shape& shape_of(const TypeInfo& t) {
-  return t.value ? t.value->shape() : t.shape;
-}
-
-struct PoolSetup {
-  kernels::PoolParams p;
-  Shape out;  // -1 where not known
-};
-
-// Resolves kernel_shape, strides, dilations, pads / auto_pad and ceil_mode against the input
-// shape (extents may be -1) and derives the output shape.
-Expected<PoolSetup> resolve(const Node& node, const Shape& x) {
-  if (x.size() < 3 || x.size() > 5)
-    return shape_error("MaxPool input must be [N, C, 1 to 3 spatial dims], got " +
-                       shape_to_string(x));
-  const size_t r = x.size() - 2;
-  PoolSetup st;
-  kernels::PoolParams& p = st.p;
-  p.kernel = node.attrs.get_ints("kernel_shape");
-  if (p.kernel.size() != r)
-    return attr_error("MaxPool kernel_shape must have one entry per spatial dim (" +
-                      std::to_string(r) + ")");
-  p.stride = node.attrs.get_ints("strides", std::vector<int64_t>(r, 1));
-  p.dilation = node.attrs.get_ints("dilations", std::vector<int64_t>(r, 1));
-  const std::vector<int64_t> pads = node.attrs.get_ints("pads", std::vector<int64_t>(2 * r, 0));
-  if (p.stride.size() != r || p.dilation.size() != r || pads.size() != 2 * r)
-    return attr_error("MaxPool strides / dilations / pads do not match " + std::to_string(r) +
-                      " spatial dims");
-  for (size_t i = 0; i < r; ++i)
-    if (p.kernel[i] < 1 || p.stride[i] < 1 || p.dilation[i] < 1)
-      return attr_error("MaxPool kernel_shape, strides and dilations must be >= 1");
-  for (int64_t v : pads)
-    if (v < 0)
-      return attr_error("MaxPool pads must be >= 0");
-
-  // Bounds that keep the extent arithmetic below far from int64 overflow.
-  const std::vector<int64_t>* const bounded[] = {&p.kernel, &p.stride, &p.dilation, &pads};
-  for (const std::vector<int64_t>* v : bounded)
-    for (int64_t e : *v)
-      if (e > kMaxAttr)
-        return attr_error("MaxPool kernel, stride, dilation and padding values must be below 2^30");
-  for (size_t i = 2; i < x.size(); ++i)
-    if (x[i] > kMaxExtent)
-      return shape_error("MaxPool spatial extents above 2^31 are not supported, got " +
-                         shape_to_string(x));
-  const bool ceil_mode = node.attrs.get_int("ceil_mode", 0) != 0;
-  const std::string auto_pad = node.attrs.get_string("auto_pad", "NOTSET");
-  if (auto_pad != "NOTSET" && auto_pad != "VALID" && auto_pad != "SAME_UPPER" &&
-      auto_pad != "SAME_LOWER")
-    return attr_error("MaxPool auto_pad '" + auto_pad +
-                      "' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER");
-
-  st.out = {x[0], x[1]};
-  p.pad_begin.assign(r, 0);
-  p.pad_end.assign(r, 0);
-  for (size_t i = 0; i < r; ++i) {
-    const int64_t in = x[i + 2];
-    const int64_t k = p.kernel[i];
-    const int64_t s = p.stride[i];
-    const int64_t d = p.dilation[i];
-    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      // out = ceil(in / s); total padding = max(0, (out-1)*s + d*(k-1) + 1 - in).
-      const int64_t o = in < 0 ? -1 : (in + s - 1) / s;
-      if (in >= 0) {
-        const int64_t total = std::max<int64_t>(0, (o - 1) * s + d * (k - 1) + 1 - in);
-        p.pad_begin[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-        p.pad_end[i] = total - p.pad_begin[i];
-      }
-      st.out.push_back(o);
-      continue;
-    }
-    if (auto_pad == "NOTSET") {
-      p.pad_begin[i] = pads[i];
-      p.pad_end[i] = pads[i + r];
-    }
-    if (in < 0) {
-      st.out.push_back(-1);
-      continue;
-    }
-    if (in + p.pad_begin[i] + p.pad_end[i] < d * (k - 1) + 1)
-      return shape_error("MaxPool input " + shape_to_string(x) + " is smaller than the kernel " +
-                         shape_to_string(p.kernel) + " plus padding along spatial dim " +
-                         std::to_string(i));
-    st.out.push_back(
-        kernels::pool_out_extent(in, k, s, d, p.pad_begin[i], p.pad_end[i], ceil_mode));
-  }
-  return st;
-}
+const WindowSpec kSpec{.op = "MaxPool"};
 
 // True when the node asks for the second output (Indices).
 bool wants_indices(const Node& node) {
@@ -154,7 +62,7 @@ Status max_pool_infer(const Node& node, std::span<const TypeInfo> in, std::vecto
   if (!known(in[0])) {
     out[0].shape_known = false;
   } else {
-    NNCERT_ASSIGN_OR_RETURN(PoolSetup st, resolve(node, shape_of(in[0])));
+    NNCERT_ASSIGN_OR_RETURN(PoolSetup st, resolve_pool(node, kSpec, shape_of(in[0])));
     out[0].shape = std::move(st.out);
   }
   if (out.size() == 2) {
@@ -172,7 +80,7 @@ Status max_pool_forward(const Node& node,
   if (in.empty() || !in[0].is_valid())
     return attr_error("MaxPool needs input X");
   const Tensor& x = in[0];
-  NNCERT_ASSIGN_OR_RETURN(PoolSetup st, resolve(node, x.shape()));
+  NNCERT_ASSIGN_OR_RETURN(PoolSetup st, resolve_pool(node, kSpec, x.shape()));
   const bool indices = wants_indices(node);
   if (out_types.size() < (indices ? 2u : 1u) || out_types[0].shape != st.out ||
       out_types[0].dtype != x.dtype() ||

@@ -31,17 +31,19 @@ struct ExecContext {
 
 // Infers output dtypes/shapes from input infos; returns kShapeMismatch / kInvalidGraph with a
 // message (without the node name; the caller adds it) when the inputs do not fit.
-using InferFn = Status (*)(const Node& node, std::span<const TypeInfo> in,
+using InferFn = Status (*)(const Node& node,
+                           std::span<const TypeInfo> in,
                            std::vector<TypeInfo>& out);
 // Computes the outputs from concrete inputs. `out` arrives with one default Tensor per output;
 // `out_types` holds the inferred (concrete) output shapes and dtypes. Absent optional inputs
 // are default (invalid) tensors.
-using ForwardFn = Status (*)(const Node& node, std::span<const Tensor> in,
-                             std::span<const TypeInfo> out_types, std::vector<Tensor>& out,
+using ForwardFn = Status (*)(const Node& node,
+                             std::span<const Tensor> in,
+                             std::span<const TypeInfo> out_types,
+                             std::vector<Tensor>& out,
                              const ExecContext& ctx);
 // Floating-point operations of one execution (multiply-add = 2), for benchmarks.
-using FlopsFn = double (*)(const Node& node, std::span<const Shape> in,
-                           std::span<const Shape> out);
+using FlopsFn = double (*)(const Node& node, std::span<const Shape> in, std::span<const Shape> out);
 
 struct OpDef {
   std::string_view name;  // ONNX op_type

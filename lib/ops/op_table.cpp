@@ -21,10 +21,13 @@ constexpr std::array kTable = {NNCERT_OP_LIST(NNCERT_OP_ENTRY)};
 
 const OpDef* find_op(std::string_view op_type) {
   for (const OpDef* def : kTable)
-    if (def->name == op_type) return def;
+    if (def->name == op_type)
+      return def;
   return nullptr;
 }
 
-std::span<const OpDef* const> all_ops() { return {kTable.data(), kTable.size()}; }
+std::span<const OpDef* const> all_ops() {
+  return {kTable.data(), kTable.size()};
+}
 
 }  // namespace nncert

@@ -7,21 +7,28 @@ namespace {
 
 Expected<std::vector<int64_t>> full_pads(std::span<const TypeInfo> in, size_t rank) {
   auto pads = const_ints(in, 1);
-  if (!pads) return unsupported("Pad with non-constant pads");
+  if (!pads)
+    return unsupported("Pad with non-constant pads");
   std::vector<int64_t> axes;
   if (has_input(in, 3)) {
     auto a = const_ints(in, 3);
-    if (!a) return unsupported("Pad with non-constant axes");
+    if (!a)
+      return unsupported("Pad with non-constant axes");
     axes = *a;
   } else {
-    for (size_t i = 0; i < rank; ++i) axes.push_back(static_cast<int64_t>(i));
+    for (size_t i = 0; i < rank; ++i)
+      axes.push_back(static_cast<int64_t>(i));
   }
   if (pads->size() != 2 * axes.size())
     return shape_error("Pad has " + std::to_string(pads->size()) + " pad values for " +
                        std::to_string(axes.size()) + " axes");
   std::vector<int64_t> full(2 * rank, 0);
+  std::vector<bool> seen(rank, false);
   for (size_t i = 0; i < axes.size(); ++i) {
     NNCERT_ASSIGN_OR_RETURN(int64_t ax, normalize_axis(axes[i], static_cast<int64_t>(rank)));
+    if (seen[static_cast<size_t>(ax)])
+      return attr_error("Pad axis " + std::to_string(axes[i]) + " is listed twice");
+    seen[static_cast<size_t>(ax)] = true;
     full[static_cast<size_t>(ax)] = (*pads)[i];
     full[rank + static_cast<size_t>(ax)] = (*pads)[axes.size() + i];
   }
@@ -32,18 +39,22 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
   const std::string mode = node.attrs.get_string("mode", "constant");
   if (mode != "constant" && mode != "reflect" && mode != "edge" && mode != "wrap")
     return unsupported("Pad mode '" + mode + "'");
-  if (!in[0].shape_known || !in[1].value || (has_input(in, 3) && !in[3].value)) {
-    out.assign(1, make_info(in[0].dtype, {}));
-    out[0].shape_known = false;
-    return Status::ok();
-  }
+  if (!in[0].shape_known || !in[1].value || (has_input(in, 3) && !in[3].value))
+    return unknown_output(in, out);
   const size_t r = in[0].shape.size();
   NNCERT_ASSIGN_OR_RETURN(auto pads, full_pads(in, r));
   Shape s = in[0].shape;
   for (size_t d = 0; d < r; ++d)
     if (s[d] >= 0) {
-      s[d] += pads[d] + pads[r + d];
-      if (s[d] < 0) return shape_error("Pad crops more than the whole axis");
+      auto grown = checked_add(pads[d], pads[r + d]);
+      if (grown)
+        grown = checked_add(s[d], *grown);
+      if (!grown)
+        return shape_error("Pad pads " + std::to_string(pads[d]) + " and " +
+                           std::to_string(pads[r + d]) + " are out of range");
+      s[d] = *grown;
+      if (s[d] < 0)
+        return shape_error("Pad crops more than the whole axis");
       if (mode != "constant" && in[0].shape[d] == 0 && s[d] > 0)
         return shape_error("Pad mode '" + mode + "' on an empty axis");
     }
@@ -54,52 +65,62 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
 // Maps an output coordinate to an input coordinate (or -1 for the constant).
 int64_t source(int64_t o, int64_t before, int64_t n, const std::string& mode) {
   int64_t i = o - before;
-  if (i >= 0 && i < n) return i;
-  if (mode == "constant") return -1;
-  if (mode == "edge") return i < 0 ? 0 : n - 1;
-  if (mode == "wrap") return ((i % n) + n) % n;
+  if (i >= 0 && i < n)
+    return i;
+  if (mode == "constant")
+    return -1;
+  if (mode == "edge")
+    return i < 0 ? 0 : n - 1;
+  if (mode == "wrap")
+    return ((i % n) + n) % n;
   // reflect (mirror without repeating the edge)
-  if (n == 1) return 0;
+  if (n == 1)
+    return 0;
   const int64_t period = 2 * (n - 1);
   i = ((i % period) + period) % period;
   return i < n ? i : period - i;
 }
 
 // y[o] = x[src(o)] or the constant value
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   const Tensor& x = in[0];
   const size_t r = static_cast<size_t>(x.rank());
-  std::vector<TypeInfo> infos(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i].is_valid()) infos[i] = TypeInfo{in[i].dtype(), in[i].shape(), true, in[i]};
-    else infos[i].shape_known = false;
-  }
-  NNCERT_ASSIGN_OR_RETURN(auto pads, full_pads(infos, r));
+  NNCERT_ASSIGN_OR_RETURN(auto pads, full_pads(infos_of(in), r));
   const std::string mode = node.attrs.get_string("mode", "constant");
   const double cval = has_input(in, 2) && in[2].numel() > 0 ? in[2].get(0) : 0.0;
   out[0] = Tensor(x.dtype(), out_types[0].shape);
   const Shape& os = out_types[0].shape;
   auto xs = shape_strides(x.shape());
-  std::vector<int64_t> idx(r, 0);
-  for (int64_t o = 0; o < out[0].numel(); ++o) {
-    int64_t src = 0;
-    bool is_const = false;
-    for (size_t d = 0; d < r; ++d) {
-      int64_t s = source(idx[d], pads[d], x.shape()[d], mode);
-      if (s < 0) {
-        is_const = true;
-        break;
+  return NNCERT_ANY_DISPATCH(x.dtype(), T, {
+    // Typed copies: int64 values do not round-trip through double, and a NaN or huge constant
+    // for an int64 tensor saturates instead of being cast (undefined behaviour).
+    const T c = value_as<T>(cval);
+    const T* px = x.data<T>();
+    T* py = out[0].data<T>();
+    std::vector<int64_t> idx(r, 0);
+    for (int64_t o = 0; o < out[0].numel(); ++o) {
+      int64_t src = 0;
+      bool is_const = false;
+      for (size_t d = 0; d < r; ++d) {
+        int64_t s = source(idx[d], pads[d], x.shape()[d], mode);
+        if (s < 0) {
+          is_const = true;
+          break;
+        }
+        src += s * xs[d];
       }
-      src += s * xs[d];
+      py[o] = is_const ? c : px[src];
+      for (size_t d = r; d-- > 0;) {
+        if (++idx[d] < os[d])
+          break;
+        idx[d] = 0;
+      }
     }
-    out[0].set(o, is_const ? cval : x.get(src));
-    for (size_t d = r; d-- > 0;) {
-      if (++idx[d] < os[d]) break;
-      idx[d] = 0;
-    }
-  }
-  return Status::ok();
+  });
 }
 
 }  // namespace

@@ -20,16 +20,24 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
 }
 
 // y = a ^ b; x^2 and x^0.5 take exact fast paths so that Pow(x, 2) == x * x bit for bit.
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   Tensor exponent = in[1].to(in[0].dtype());
   return forward_binary(
-      std::vector<Tensor>{in[0], exponent}, out, out_types,
+      std::vector<Tensor>{in[0], exponent},
+      out,
+      out_types,
       [](auto a, auto b) -> decltype(a) {
-        if (b == decltype(b)(2)) return a * a;
-        if (b == decltype(b)(1)) return a;
+        if (b == decltype(b)(2))
+          return a * a;
+        if (b == decltype(b)(1))
+          return a;
         if constexpr (std::is_floating_point_v<decltype(b)>) {
-          if (b == decltype(b)(0.5)) return std::sqrt(a);
+          if (b == decltype(b)(0.5))
+            return std::sqrt(a);
         }
         return static_cast<decltype(a)>(std::pow(a, b));
       },

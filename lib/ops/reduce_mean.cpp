@@ -5,8 +5,11 @@
 namespace nncert::ops {
 namespace {
 // y = (1/n) sum_{axes} x
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   return forward_reduce(node, in, out_types, out, true);
 }
 }  // namespace

@@ -4,17 +4,20 @@
 
 namespace nncert::ops {
 
-Expected<std::vector<bool>> reduced_axes(const Node& node, std::span<const TypeInfo> in,
+Expected<std::vector<bool>> reduced_axes(const Node& node,
+                                         std::span<const TypeInfo> in,
                                          size_t rank) {
   std::vector<int64_t> axes;
   if (has_input(in, 1)) {
     auto a = const_ints(in, 1);
-    if (!a) return unsupported(node.op + " with non-constant axes");
+    if (!a)
+      return unsupported(node.op + " with non-constant axes");
     axes = *a;
   }
   std::vector<bool> red(rank, false);
   if (axes.empty()) {
-    if (node.attrs.get_int("noop_with_empty_axes", 0) == 0) red.assign(rank, true);
+    if (node.attrs.get_int("noop_with_empty_axes", 0) == 0)
+      red.assign(rank, true);
     return red;
   }
   for (int64_t a : axes) {
@@ -25,39 +28,39 @@ Expected<std::vector<bool>> reduced_axes(const Node& node, std::span<const TypeI
 }
 
 Status infer_reduce(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInfo>& out) {
-  if (!in[0].shape_known || (has_input(in, 1) && !in[1].value)) {
-    out.assign(1, make_info(in[0].dtype, {}));
-    out[0].shape_known = false;
-    return Status::ok();
-  }
+  if (!in[0].shape_known || (has_input(in, 1) && !in[1].value))
+    return unknown_output(in, out);
   NNCERT_ASSIGN_OR_RETURN(auto red, reduced_axes(node, in, in[0].shape.size()));
   const bool keep = node.attrs.get_int("keepdims", 1) != 0;
   Shape s;
   for (size_t d = 0; d < red.size(); ++d) {
-    if (!red[d]) s.push_back(in[0].shape[d]);
-    else if (keep) s.push_back(1);
+    if (!red[d])
+      s.push_back(in[0].shape[d]);
+    else if (keep)
+      s.push_back(1);
   }
   out.assign(1, make_info(in[0].dtype, s));
   return Status::ok();
 }
 
-Status forward_reduce(const Node& node, std::span<const Tensor> in,
-                      std::span<const TypeInfo> out_types, std::vector<Tensor>& out, bool mean) {
+Status forward_reduce(const Node& node,
+                      std::span<const Tensor> in,
+                      std::span<const TypeInfo> out_types,
+                      std::vector<Tensor>& out,
+                      bool mean) {
   const Tensor& x = in[0];
-  std::vector<TypeInfo> infos(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i].is_valid()) infos[i] = TypeInfo{in[i].dtype(), in[i].shape(), true, in[i]};
-    else infos[i].shape_known = false;
-  }
-  NNCERT_ASSIGN_OR_RETURN(auto red, reduced_axes(node, infos, static_cast<size_t>(x.rank())));
+  NNCERT_ASSIGN_OR_RETURN(auto red,
+                          reduced_axes(node, infos_of(in), static_cast<size_t>(x.rank())));
   out[0] = Tensor(out_types[0].dtype, out_types[0].shape);
   // Map every input element to its output slot: output strides with 0 on reduced axes.
   const size_t r = red.size();
   Shape kept(r);
-  for (size_t d = 0; d < r; ++d) kept[d] = red[d] ? 1 : x.shape()[d];
+  for (size_t d = 0; d < r; ++d)
+    kept[d] = red[d] ? 1 : x.shape()[d];
   auto ks = shape_strides(kept);
   for (size_t d = 0; d < r; ++d)
-    if (red[d]) ks[d] = 0;
+    if (red[d])
+      ks[d] = 0;
   const int64_t count = x.numel() / std::max<int64_t>(out[0].numel(), 1);
   return NNCERT_ANY_DISPATCH(x.dtype(), T, {
     const T* px = x.data<T>();
@@ -65,23 +68,31 @@ Status forward_reduce(const Node& node, std::span<const Tensor> in,
     std::vector<int64_t> idx(r, 0);
     int64_t dst = 0;
     for (int64_t i = 0; i < x.numel(); ++i) {
-      py[dst] += px[i];
+      if constexpr (std::is_integral_v<T>)
+        py[dst] = wrapping_add(py[dst], px[i]);
+      else
+        py[dst] += px[i];
       for (size_t d = r; d-- > 0;) {
         dst += ks[d];
-        if (++idx[d] < x.shape()[d]) break;
+        if (++idx[d] < x.shape()[d])
+          break;
         dst -= ks[d] * x.shape()[d];
         idx[d] = 0;
       }
     }
     if (mean && count > 0)
-      for (int64_t i = 0; i < out[0].numel(); ++i) py[i] = py[i] / static_cast<T>(count);
+      for (int64_t i = 0; i < out[0].numel(); ++i)
+        py[i] = py[i] / static_cast<T>(count);
   });
 }
 
 namespace {
 // y = sum_{axes} x
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   return forward_reduce(node, in, out_types, out, false);
 }
 }  // namespace

@@ -10,8 +10,9 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
   if (!target) {
     // Rank is known from the length of the shape input when that is static.
     const bool rank_known = in[1].shape_known && in[1].shape.size() == 1 && in[1].shape[0] >= 0;
-    out.assign(1, make_info(in[0].dtype, rank_known ? Shape(static_cast<size_t>(in[1].shape[0]), -1)
-                                                    : Shape{}));
+    out.assign(1,
+               make_info(in[0].dtype,
+                         rank_known ? Shape(static_cast<size_t>(in[1].shape[0]), -1) : Shape{}));
     out[0].shape_known = rank_known;
     return Status::ok();
   }
@@ -29,7 +30,8 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
       s[i] = in[0].shape[i];
     }
     if (s[i] == -1) {
-      if (infer_at >= 0) return shape_error("Reshape target has more than one -1");
+      if (infer_at >= 0)
+        return shape_error("Reshape target has more than one -1");
       infer_at = static_cast<int>(i);
     } else if (s[i] < 0) {
       if (i < target->size() && (*target)[i] == 0) {
@@ -40,8 +42,7 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
     } else {
       auto product = checked_mul(known, s[i]);
       if (!product)
-        return shape_error("Reshape target " + shape_to_string(*target) +
-                           " has too many elements");
+        return shape_error("Reshape target " + shape_to_string(*target) + " has too many elements");
       known = *product;
     }
   }
@@ -62,8 +63,11 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
 }
 
 // y = x viewed with the target shape
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   out[0] = in[0].reshaped(out_types[0].shape);
   return Status::ok();
 }

@@ -9,8 +9,10 @@ namespace {
 std::pair<int64_t, int64_t> range(const Node& node, int64_t rank) {
   int64_t start = node.attrs.get_int("start", 0);
   int64_t end = node.attrs.get_int("end", rank);
-  if (start < 0) start += rank;
-  if (end < 0) end += rank;
+  if (start < 0)
+    start += rank;
+  if (end < 0)
+    end += rank;
   start = std::clamp<int64_t>(start, 0, rank);
   end = std::clamp<int64_t>(end, start, rank);
   return {start, end};
@@ -26,13 +28,17 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
   Shape dims(in[0].shape.begin() + start, in[0].shape.begin() + end);
   out.assign(1, make_info(DType::kI64, {end - start}));
   // The value is known when every selected extent is static (e.g. all but a dynamic batch).
-  if (shape_is_static(dims)) out[0].value = Tensor::from_vector<int64_t>({end - start}, dims);
+  if (shape_is_static(dims))
+    out[0].value = Tensor::from_vector<int64_t>({end - start}, dims);
   return Status::ok();
 }
 
 // y = shape(x)[start:end]
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   auto [start, end] = range(node, in[0].rank());
   Shape dims(in[0].shape().begin() + start, in[0].shape().begin() + end);
   out[0] = Tensor::from_vector<int64_t>({end - start}, dims);

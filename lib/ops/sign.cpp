@@ -7,11 +7,17 @@ namespace nncert::ops {
 namespace {
 
 // y = -1, 0 or 1 by the sign of x
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
-  
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   out[0] = Tensor(out_types[0].dtype, out_types[0].shape);
-  return NNCERT_ANY_DISPATCH(in[0].dtype(), T, unary_map<T>(in[0], out[0], [&](T x) -> T { return static_cast<T>((x > T(0)) - (x < T(0))); }, ctx));
+  return NNCERT_ANY_DISPATCH(
+      in[0].dtype(),
+      T,
+      unary_map<T>(
+          in[0], out[0], [&](T x) -> T { return static_cast<T>((x > T(0)) - (x < T(0))); }, ctx));
 }
 
 }  // namespace

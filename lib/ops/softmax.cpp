@@ -21,20 +21,29 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
 }
 
 // y_i = exp(x_i - m) / sum_j exp(x_j - m), m = max_j x_j
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   const Tensor& x = in[0];
   const bool legacy = node.attrs.get_int("legacy_2d", 0) != 0;
-  const int64_t axis = normalize_axis(node.attrs.get_int("axis", legacy ? 1 : -1), x.rank()).value();
+  const int64_t axis =
+      normalize_axis(node.attrs.get_int("axis", legacy ? 1 : -1), x.rank()).value();
   int64_t outer = 1, n = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= x.dim(d);
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= x.dim(d);
   if (legacy) {
-    for (int64_t d = axis; d < x.rank(); ++d) n *= x.dim(d);
+    for (int64_t d = axis; d < x.rank(); ++d)
+      n *= x.dim(d);
   } else {
     n = x.dim(axis);
-    for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.dim(d);
+    for (int64_t d = axis + 1; d < x.rank(); ++d)
+      inner *= x.dim(d);
   }
   out[0] = Tensor(x.dtype(), x.shape());
+  if (x.numel() == 0)
+    return Status::ok();  // nothing to normalise (and no xs[0] to read)
   return NNCERT_FLOAT_DISPATCH(x.dtype(), T, {
     const T* px = x.data<T>();
     T* py = out[0].data<T>();
@@ -43,10 +52,13 @@ Status forward(const Node& node, std::span<const Tensor> in, std::span<const Typ
         const T* xs = px + o * n * inner + k;
         T* ys = py + o * n * inner + k;
         T m = xs[0];
-        for (int64_t i = 1; i < n; ++i) m = std::max(m, xs[i * inner]);
+        for (int64_t i = 1; i < n; ++i)
+          m = std::max(m, xs[i * inner]);
         T sum = 0;
-        for (int64_t i = 0; i < n; ++i) sum += (ys[i * inner] = std::exp(xs[i * inner] - m));
-        for (int64_t i = 0; i < n; ++i) ys[i * inner] /= sum;
+        for (int64_t i = 0; i < n; ++i)
+          sum += (ys[i * inner] = std::exp(xs[i * inner] - m));
+        for (int64_t i = 0; i < n; ++i)
+          ys[i * inner] /= sum;
       }
   });
 }

@@ -9,7 +9,8 @@ namespace {
 
 // The part count comes from the sizes or num_outputs: the frontend drops unused trailing
 // outputs, so node.outputs may list fewer parts than the split makes.
-Expected<std::vector<int64_t>> parts(const Node& node, std::span<const TypeInfo> in,
+Expected<std::vector<int64_t>> parts(const Node& node,
+                                     std::span<const TypeInfo> in,
                                      int64_t extent) {
   const int64_t count =
       node.attrs.get_int("num_outputs", static_cast<int64_t>(node.outputs.size()));
@@ -18,30 +19,31 @@ Expected<std::vector<int64_t>> parts(const Node& node, std::span<const TypeInfo>
   const auto n = static_cast<size_t>(count);
   if (has_input(in, 1)) {
     auto s = const_ints(in, 1);
-    if (!s) return unsupported("Split with non-constant split sizes");
+    if (!s)
+      return unsupported("Split with non-constant split sizes");
     if (s->size() < node.outputs.size())
       return shape_error("Split sizes do not match the number of outputs");
     int64_t sum = 0;
-    for (int64_t v : *s) sum += v;
+    for (int64_t v : *s)
+      sum += v;
     if (extent >= 0 && sum != extent)
       return shape_error("Split sizes sum to " + std::to_string(sum) + ", the axis has " +
                          std::to_string(extent));
     return *s;
   }
-  if (extent < 0) return std::vector<int64_t>(n, -1);
+  if (extent < 0)
+    return std::vector<int64_t>(n, -1);
   const int64_t chunk = (extent + static_cast<int64_t>(n) - 1) / static_cast<int64_t>(n);
   std::vector<int64_t> out(n, chunk);
   out.back() = extent - chunk * static_cast<int64_t>(n - 1);
-  if (out.back() < 0) return shape_error("Split cannot divide the axis into that many parts");
+  if (out.back() < 0)
+    return shape_error("Split cannot divide the axis into that many parts");
   return out;
 }
 
 Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInfo>& out) {
-  if (!in[0].shape_known || (has_input(in, 1) && !in[1].value)) {
-    out.assign(node.outputs.size(), make_info(in[0].dtype, {}));
-    for (auto& o : out) o.shape_known = false;
-    return Status::ok();
-  }
+  if (!in[0].shape_known || (has_input(in, 1) && !in[1].value))
+    return unknown_output(in, out, node.outputs.size());
   const auto rank = static_cast<int64_t>(in[0].shape.size());
   NNCERT_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(node.attrs.get_int("axis", 0), rank));
   NNCERT_ASSIGN_OR_RETURN(auto sizes, parts(node, in, in[0].shape[static_cast<size_t>(axis)]));
@@ -55,13 +57,14 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
 }
 
 // y_k = x[..., off_k : off_k + size_k, ...]
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   const Tensor& x = in[0];
   const int64_t axis = normalize_axis(node.attrs.get_int("axis", 0), x.rank()).value();
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= x.dim(d);
-  for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.dim(d);
+  const auto [outer, inner] = axis_blocks(x.shape(), axis);
   const size_t es = dtype_size(x.dtype());
   const int64_t in_block = x.dim(axis) * inner;
   int64_t offset = 0;
@@ -69,9 +72,10 @@ Status forward(const Node& node, std::span<const Tensor> in, std::span<const Typ
     out[k] = Tensor(x.dtype(), out_types[k].shape);
     const int64_t block = out_types[k].shape[static_cast<size_t>(axis)] * inner;
     for (int64_t o = 0; o < outer; ++o)
-      std::memcpy(static_cast<char*>(out[k].raw()) + static_cast<size_t>(o * block) * es,
-                  static_cast<const char*>(x.raw()) + static_cast<size_t>(o * in_block + offset) * es,
-                  static_cast<size_t>(block) * es);
+      std::memcpy(
+          static_cast<char*>(out[k].raw()) + static_cast<size_t>(o * block) * es,
+          static_cast<const char*>(x.raw()) + static_cast<size_t>(o * in_block + offset) * es,
+          static_cast<size_t>(block) * es);
     offset += block;
   }
   return Status::ok();

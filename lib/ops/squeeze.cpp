@@ -8,17 +8,15 @@ namespace nncert::ops {
 namespace {
 
 Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInfo>& out) {
-  if (!in[0].shape_known || (has_input(in, 1) && !in[1].value)) {
-    out.assign(1, make_info(in[0].dtype, {}));
-    out[0].shape_known = false;
-    return Status::ok();
-  }
+  if (!in[0].shape_known || (has_input(in, 1) && !in[1].value))
+    return unknown_output(in, out);
   const Shape& s = in[0].shape;
   const auto rank = static_cast<int64_t>(s.size());
   std::vector<bool> drop(s.size(), false);
   if (has_input(in, 1)) {
     auto axes = const_ints(in, 1);
-    if (!axes) return unsupported("Squeeze with non-constant axes");
+    if (!axes)
+      return unsupported("Squeeze with non-constant axes");
     for (int64_t a : *axes) {
       NNCERT_ASSIGN_OR_RETURN(int64_t ax, normalize_axis(a, rank));
       if (s[static_cast<size_t>(ax)] != 1 && s[static_cast<size_t>(ax)] != -1)
@@ -27,18 +25,23 @@ Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInf
       drop[static_cast<size_t>(ax)] = true;
     }
   } else {
-    for (size_t i = 0; i < s.size(); ++i) drop[i] = s[i] == 1;
+    for (size_t i = 0; i < s.size(); ++i)
+      drop[i] = s[i] == 1;
   }
   Shape o;
   for (size_t i = 0; i < s.size(); ++i)
-    if (!drop[i]) o.push_back(s[i]);
+    if (!drop[i])
+      o.push_back(s[i]);
   out.assign(1, make_info(in[0].dtype, o));
   return Status::ok();
 }
 
 // y = x without the squeezed axes
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   out[0] = in[0].reshaped(out_types[0].shape);
   return Status::ok();
 }

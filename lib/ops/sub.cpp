@@ -1,13 +1,28 @@
 // Sub: elementwise y = a - b, with numpy broadcasting.
+#include <type_traits>
+
 #include "ops/elementwise.h"
 
 namespace nncert::ops {
 namespace {
 
 // y = a - b
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
-  return forward_binary(in, out, out_types, [](auto a, auto b) { return a - b; }, ctx);
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
+  return forward_binary(
+      in,
+      out,
+      out_types,
+      [](auto a, auto b) {
+        if constexpr (std::is_integral_v<decltype(a)>)
+          return wrapping_sub(a, b);
+        else
+          return a - b;
+      },
+      ctx);
 }
 
 }  // namespace

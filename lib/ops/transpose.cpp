@@ -9,9 +9,11 @@ namespace {
 Expected<std::vector<int64_t>> permutation(const Node& node, size_t rank) {
   std::vector<int64_t> perm = node.attrs.get_ints("perm");
   if (perm.empty()) {
-    for (size_t i = 0; i < rank; ++i) perm.push_back(static_cast<int64_t>(rank - 1 - i));
+    for (size_t i = 0; i < rank; ++i)
+      perm.push_back(static_cast<int64_t>(rank - 1 - i));
   }
-  if (perm.size() != rank) return shape_error("Transpose perm has the wrong length");
+  if (perm.size() != rank)
+    return shape_error("Transpose perm has the wrong length");
   std::vector<bool> seen(rank, false);
   for (int64_t p : perm) {
     if (p < 0 || p >= static_cast<int64_t>(rank) || seen[static_cast<size_t>(p)])
@@ -22,28 +24,30 @@ Expected<std::vector<int64_t>> permutation(const Node& node, size_t rank) {
 }
 
 Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInfo>& out) {
-  if (!in[0].shape_known) {
-    out.assign(1, make_info(in[0].dtype, {}));
-    out[0].shape_known = false;
-    return Status::ok();
-  }
+  if (!in[0].shape_known)
+    return unknown_output(in, out);
   NNCERT_ASSIGN_OR_RETURN(auto perm, permutation(node, in[0].shape.size()));
   Shape s(perm.size());
-  for (size_t i = 0; i < perm.size(); ++i) s[i] = in[0].shape[static_cast<size_t>(perm[i])];
+  for (size_t i = 0; i < perm.size(); ++i)
+    s[i] = in[0].shape[static_cast<size_t>(perm[i])];
   out.assign(1, make_info(in[0].dtype, s));
   return Status::ok();
 }
 
 // y[i_perm[0], ..., i_perm[r-1]] = x[i_0, ..., i_{r-1}]
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   const Tensor& x = in[0];
   NNCERT_ASSIGN_OR_RETURN(auto perm, permutation(node, x.shape().size()));
   out[0] = Tensor(x.dtype(), out_types[0].shape);
   const size_t r = perm.size();
   auto xs = shape_strides(x.shape());
   std::vector<int64_t> src_stride(r);  // stride in x of each output axis
-  for (size_t i = 0; i < r; ++i) src_stride[i] = xs[static_cast<size_t>(perm[i])];
+  for (size_t i = 0; i < r; ++i)
+    src_stride[i] = xs[static_cast<size_t>(perm[i])];
   const Shape& os = out_types[0].shape;
   std::vector<int64_t> idx(r, 0);
   return NNCERT_ANY_DISPATCH(x.dtype(), T, {
@@ -55,7 +59,8 @@ Status forward(const Node& node, std::span<const Tensor> in, std::span<const Typ
       py[o] = px[src];
       for (size_t d = r; d-- > 0;) {
         src += src_stride[d];
-        if (++idx[d] < os[d]) break;
+        if (++idx[d] < os[d])
+          break;
         src -= src_stride[d] * os[d];
         idx[d] = 0;
       }

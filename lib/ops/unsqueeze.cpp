@@ -8,29 +8,32 @@ namespace {
 
 Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInfo>& out) {
   auto axes = const_ints(in, 1);
-  if (!axes || !in[0].shape_known) {
-    out.assign(1, make_info(in[0].dtype, {}));
-    out[0].shape_known = false;
-    return Status::ok();
-  }
+  if (!axes || !in[0].shape_known)
+    return unknown_output(in, out);
   const auto out_rank = static_cast<int64_t>(in[0].shape.size() + axes->size());
   std::vector<bool> inserted(static_cast<size_t>(out_rank), false);
   for (int64_t a : *axes) {
     NNCERT_ASSIGN_OR_RETURN(int64_t ax, normalize_axis(a, out_rank));
-    if (inserted[static_cast<size_t>(ax)]) return attr_error("Unsqueeze axes repeat");
+    if (inserted[static_cast<size_t>(ax)])
+      return attr_error("Unsqueeze axes repeat");
     inserted[static_cast<size_t>(ax)] = true;
   }
   Shape o;
   size_t j = 0;
-  for (size_t i = 0; i < inserted.size(); ++i) o.push_back(inserted[i] ? 1 : in[0].shape[j++]);
+  for (size_t i = 0; i < inserted.size(); ++i)
+    o.push_back(inserted[i] ? 1 : in[0].shape[j++]);
   out.assign(1, make_info(in[0].dtype, o));
-  if (in[0].value) out[0].value = in[0].value->reshaped(o);
+  if (in[0].value)
+    out[0].value = in[0].value->reshaped(o);
   return Status::ok();
 }
 
 // y = x with extent-1 axes inserted
-Status forward(const Node& node, std::span<const Tensor> in, std::span<const TypeInfo> out_types,
-               std::vector<Tensor>& out, const ExecContext& ctx) {
+Status forward(const Node& node,
+               std::span<const Tensor> in,
+               std::span<const TypeInfo> out_types,
+               std::vector<Tensor>& out,
+               const ExecContext& ctx) {
   out[0] = in[0].reshaped(out_types[0].shape);
   return Status::ok();
 }

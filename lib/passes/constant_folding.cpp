@@ -20,12 +20,15 @@ Expected<int> fold_constants(Graph& g) {
     NNCERT_RETURN_IF_ERROR(infer_node(g, n, types));
     bool all_const = true;
     for (ValueId in : n.inputs)
-      if (in != kNoValue && !g.is_constant(in)) all_const = false;
+      if (in != kNoValue && !g.is_constant(in))
+        all_const = false;
     // Shape-like rules may know the value without constant inputs (Shape of a static tensor).
     bool inferred = n.outputs.size() == 1 && !types.empty() && types[0].value.has_value();
-    if (!all_const && !inferred) continue;
+    if (!all_const && !inferred)
+      continue;
     if (n.op == "Constant" || inferred) {
-      if (types.empty() || !types[0].value) continue;
+      if (types.empty() || !types[0].value)
+        continue;
       Value& v = g.value(n.outputs[0]);
       v.constant = *types[0].value;
       v.dtype = v.constant->dtype();
@@ -36,7 +39,8 @@ Expected<int> fold_constants(Graph& g) {
     }
     const OpDef* def = find_op(n.op);
     std::vector<Tensor> in;
-    for (ValueId v : n.inputs) in.push_back(v == kNoValue ? Tensor() : *g.value(v).constant);
+    for (ValueId v : n.inputs)
+      in.push_back(v == kNoValue ? Tensor() : *g.value(v).constant);
     std::vector<Tensor> out(n.outputs.size());
     Status st;
     try {
@@ -44,9 +48,11 @@ Expected<int> fold_constants(Graph& g) {
     } catch (const std::bad_alloc&) {
       return Status(ErrorCode::kOutOfMemory, "out of memory while folding node " + n.display());
     }
-    if (!st.is_ok()) return st.with_context("folding constant node " + n.display());
+    if (!st.is_ok())
+      return st.with_context("folding constant node " + n.display());
     for (size_t k = 0; k < n.outputs.size(); ++k) {
-      if (n.outputs[k] == kNoValue) continue;
+      if (n.outputs[k] == kNoValue)
+        continue;
       Value& v = g.value(n.outputs[k]);
       v.constant = out[k];
       v.dtype = out[k].dtype();
@@ -66,9 +72,9 @@ Expected<int> fold_constants(Graph& g) {
 
 Status specialize_inputs(Graph& g, const std::vector<Shape>& shapes) {
   if (shapes.size() != g.inputs().size())
-    return {ErrorCode::kInvalidArgument, "expected " + std::to_string(g.inputs().size()) +
-                                             " input shapes, got " +
-                                             std::to_string(shapes.size())};
+    return {ErrorCode::kInvalidArgument,
+            "expected " + std::to_string(g.inputs().size()) + " input shapes, got " +
+                std::to_string(shapes.size())};
   for (size_t i = 0; i < shapes.size(); ++i) {
     Value& v = g.value(g.inputs()[i]);
     if (v.shape_known) {
@@ -76,9 +82,9 @@ Status specialize_inputs(Graph& g, const std::vector<Shape>& shapes) {
       for (size_t d = 0; ok && d < v.shape.size(); ++d)
         ok = v.shape[d] < 0 || v.shape[d] == shapes[i][d];
       if (!ok)
-        return {ErrorCode::kShapeMismatch, "input '" + v.name + "' has shape " +
-                                               shape_to_string(v.shape) + ", cannot be " +
-                                               shape_to_string(shapes[i])};
+        return {ErrorCode::kShapeMismatch,
+                "input '" + v.name + "' has shape " + shape_to_string(v.shape) + ", cannot be " +
+                    shape_to_string(shapes[i])};
     }
     v.shape = shapes[i];
     v.shape_known = true;

@@ -4,6 +4,7 @@
 // docs/decisions/0001-passes-layer.md.)
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,11 @@ enum class Capability { kForward };
 std::vector<NodeId> unsupported_nodes(const Graph& g, Capability cap);
 // kUnsupported listing every such node as 'name' (Op) in one message; also checks input counts.
 Status validate_ops(const Graph& g, Capability cap);
+
+// The most elements one tensor may have (8 GiB of float32). Shape inference refuses larger
+// tensors (kOutOfMemory, naming the node) before anything allocates them, and frontends refuse
+// larger graph inputs: a few bytes of a model file must not be able to demand terabytes.
+inline constexpr int64_t kMaxTensorElements = int64_t{1} << 31;
 
 // Infers dtype and shape of every value in topological order (unknown extents stay -1).
 // Errors name the node: "node 'conv1' (Conv): channels of X (3) != W's C*group (4)".

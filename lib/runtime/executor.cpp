@@ -11,7 +11,8 @@ namespace nncert {
 Status RunOptions::validate() const {
   if (!is_float(dtype))
     return {ErrorCode::kInvalidArgument, "run dtype must be float32 or float64"};
-  if (threads < 0) return {ErrorCode::kInvalidArgument, "threads must be >= 0"};
+  if (threads < 0)
+    return {ErrorCode::kInvalidArgument, "threads must be >= 0"};
   return Status::ok();
 }
 
@@ -30,14 +31,17 @@ Expected<Executor> Executor::create(const Graph& graph, const RunOptions& option
   ex.last_use_.assign(graph.num_values(), -1);
   for (size_t k = 0; k < ex.order_.size(); ++k)
     for (ValueId in : graph.node(ex.order_[k]).inputs)
-      if (in >= 0) ex.last_use_[static_cast<size_t>(in)] = static_cast<int>(k);
-  for (ValueId o : graph.outputs()) ex.last_use_[static_cast<size_t>(o)] = 1 << 30;
+      if (in >= 0)
+        ex.last_use_[static_cast<size_t>(in)] = static_cast<int>(k);
+  for (ValueId o : graph.outputs())
+    ex.last_use_[static_cast<size_t>(o)] = 1 << 30;
   return ex;
 }
 
 double Executor::last_flops() const {
   double f = 0;
-  for (const auto& s : stats_) f += s.flops;
+  for (const auto& s : stats_)
+    f += s.flops;
   return f;
 }
 
@@ -56,9 +60,9 @@ Expected<std::vector<Tensor>> Executor::run(const std::vector<Tensor>& inputs) {
       for (size_t d = 0; ok && d < v.shape.size(); ++d)
         ok = v.shape[d] < 0 || v.shape[d] == t.shape()[d] || (d == 0 && v.shape[d] == 1);
       if (!ok)
-        return Status(ErrorCode::kShapeMismatch, "input '" + v.name + "' expects shape " +
-                                                     shape_to_string(v.shape) + ", got " +
-                                                     shape_to_string(t.shape()));
+        return Status(ErrorCode::kShapeMismatch,
+                      "input '" + v.name + "' expects shape " + shape_to_string(v.shape) +
+                          ", got " + shape_to_string(t.shape()));
     }
     values[static_cast<size_t>(g.inputs()[i])] =
         is_float(t.dtype()) && is_float(v.dtype) ? t.to(options_.dtype) : t;
@@ -78,10 +82,11 @@ Expected<std::vector<Tensor>> Executor::run(const std::vector<Tensor>& inputs) {
         Tensor t;
         if (vid >= 0) {
           t = constants_[static_cast<size_t>(vid)].is_valid() ? constants_[static_cast<size_t>(vid)]
-                                                               : values[static_cast<size_t>(vid)];
+                                                              : values[static_cast<size_t>(vid)];
           if (!t.is_valid())
-            return Status(ErrorCode::kInternal, "node " + n.display() + " reads '" +
-                                                    g.value(vid).name + "' before it is computed");
+            return Status(
+                ErrorCode::kInternal,
+                "node " + n.display() + " reads '" + g.value(vid).name + "' before it is computed");
         }
         TypeInfo ti;
         if (t.is_valid()) {
@@ -96,18 +101,22 @@ Expected<std::vector<Tensor>> Executor::run(const std::vector<Tensor>& inputs) {
       }
       out_types.clear();
       Status st = def->infer(n, in_types, out_types);
-      if (!st.is_ok()) return st.with_context("node " + n.display());
+      if (!st.is_ok())
+        return st.with_context("node " + n.display());
       out_types.resize(n.outputs.size());
       std::vector<Tensor> outs(n.outputs.size());
       const auto t0 = std::chrono::steady_clock::now();
       st = def->forward(n, in_vals, out_types, outs, ctx);
-      if (!st.is_ok()) return st.with_context("node " + n.display());
+      if (!st.is_ok())
+        return st.with_context("node " + n.display());
       NodeStats& ns = stats_[static_cast<size_t>(id)];
       ns.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       {
         std::vector<Shape> ins, os;
-        for (const auto& t : in_vals) ins.push_back(t.is_valid() ? t.shape() : Shape{});
-        for (const auto& t : outs) os.push_back(t.shape());
+        for (const auto& t : in_vals)
+          ins.push_back(t.is_valid() ? t.shape() : Shape{});
+        for (const auto& t : outs)
+          os.push_back(t.shape());
         ns.flops = def->flops ? def->flops(n, ins, os)
                               : static_cast<double>(outs.empty() ? 0 : outs[0].numel());
       }
@@ -116,7 +125,8 @@ Expected<std::vector<Tensor>> Executor::run(const std::vector<Tensor>& inputs) {
         // precision, so a float64 run stays float64 throughout.
         if (outs[o].is_valid() && is_float(outs[o].dtype()) && outs[o].dtype() != options_.dtype)
           outs[o] = outs[o].to(options_.dtype);
-        if (n.outputs[o] >= 0) values[static_cast<size_t>(n.outputs[o])] = std::move(outs[o]);
+        if (n.outputs[o] >= 0)
+          values[static_cast<size_t>(n.outputs[o])] = std::move(outs[o]);
       }
       // Free inputs whose last reader this was.
       for (ValueId vid : n.inputs)

@@ -43,8 +43,8 @@ class Executor {
   const Graph* graph_;
   RunOptions options_;
   std::vector<NodeId> order_;
-  std::vector<Tensor> constants_;   // per value id: converted constant (invalid if none)
-  std::vector<int> last_use_;       // per value id: index in order_ of its last reader
+  std::vector<Tensor> constants_;  // per value id: converted constant (invalid if none)
+  std::vector<int> last_use_;      // per value id: index in order_ of its last reader
   std::vector<NodeStats> stats_;
   bool collect_stats_ = true;
 };

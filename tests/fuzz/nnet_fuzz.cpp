@@ -15,8 +15,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The last byte picks the variant, so both graph shapes get explored.
   options.normalize = size == 0 || (data[size - 1] & 1) == 0;
   auto model = nncert::load_nnet_text(text, options);
-  if (!model) return 0;
+  if (!model)
+    return 0;
   auto report = nncert::prepare_graph(model->graph);
-  if (report) nncert::fuzz::run_on_zeros(model->graph);
+  if (report)
+    nncert::fuzz::run_on_zeros(model->graph);
   return 0;
 }

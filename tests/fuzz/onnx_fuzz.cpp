@@ -10,6 +10,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string bytes(reinterpret_cast<const char*>(data), size);
   auto model = nncert::load_onnx_bytes(bytes);
-  if (model) nncert::fuzz::run_on_zeros(model->graph);
+  if (model)
+    nncert::fuzz::run_on_zeros(model->graph);
   return 0;
 }

@@ -1,9 +1,9 @@
 #include "tests/support/onnx_builder.h"
 
-#include <onnx/onnx-ml.pb.h>
-
 #include <fstream>
 #include <stdexcept>
+
+#include <onnx/onnx-ml.pb.h>
 
 #include "runtime/executor.h"
 
@@ -17,16 +17,20 @@ struct OnnxBuilder::Impl {
 namespace {
 int elem_type(DType d) {
   switch (d) {
-    case DType::kF32: return onnx::TensorProto::FLOAT;
-    case DType::kF64: return onnx::TensorProto::DOUBLE;
-    case DType::kI64: return onnx::TensorProto::INT64;
+    case DType::kF32:
+      return onnx::TensorProto::FLOAT;
+    case DType::kF64:
+      return onnx::TensorProto::DOUBLE;
+    case DType::kI64:
+      return onnx::TensorProto::INT64;
   }
   return 0;
 }
 
 void fill_tensor(onnx::TensorProto* p, const Tensor& t) {
   p->set_data_type(elem_type(t.dtype()));
-  for (int64_t d : t.shape()) p->add_dims(d);
+  for (int64_t d : t.shape())
+    p->add_dims(d);
   p->set_raw_data(std::string(static_cast<const char*>(t.raw()), t.nbytes()));
 }
 }  // namespace
@@ -50,8 +54,10 @@ OnnxBuilder& OnnxBuilder::input(const std::string& name, DType dtype, const Shap
   auto* sh = tt->mutable_shape();
   for (int64_t d : shape) {
     auto* dim = sh->add_dim();
-    if (d < 0) dim->set_dim_param("N");
-    else dim->set_dim_value(d);
+    if (d < 0)
+      dim->set_dim_param("N");
+    else
+      dim->set_dim_value(d);
   }
   return *this;
 }
@@ -65,19 +71,26 @@ OnnxBuilder& OnnxBuilder::initializer(const std::string& name, const Tensor& t, 
   auto* p = impl_->model.mutable_graph()->add_initializer();
   p->set_name(name);
   fill_tensor(p, t);
-  if (also_input) input(name, t.dtype(), t.shape());
+  if (also_input)
+    input(name, t.dtype(), t.shape());
   return *this;
 }
 
-OnnxBuilder& OnnxBuilder::node(const std::string& op, const std::vector<std::string>& inputs,
-                               const std::vector<std::string>& outputs, const std::string& name,
+OnnxBuilder& OnnxBuilder::node(const std::string& op,
+                               const std::vector<std::string>& inputs,
+                               const std::vector<std::string>& outputs,
+                               const std::string& name,
                                const std::string& domain) {
   auto* n = impl_->model.mutable_graph()->add_node();
   n->set_op_type(op);
-  if (!name.empty()) n->set_name(name);
-  if (!domain.empty()) n->set_domain(domain);
-  for (const auto& i : inputs) n->add_input(i);
-  for (const auto& o : outputs) n->add_output(o);
+  if (!name.empty())
+    n->set_name(name);
+  if (!domain.empty())
+    n->set_domain(domain);
+  for (const auto& i : inputs)
+    n->add_input(i);
+  for (const auto& o : outputs)
+    n->add_output(o);
   impl_->last = n;
   return *this;
 }
@@ -110,7 +123,8 @@ OnnxBuilder& OnnxBuilder::attr(const std::string& name, const std::vector<int64_
   auto* a = impl_->last->add_attribute();
   a->set_name(name);
   a->set_type(onnx::AttributeProto::INTS);
-  for (int64_t x : v) a->add_ints(x);
+  for (int64_t x : v)
+    a->add_ints(x);
   return *this;
 }
 
@@ -118,7 +132,8 @@ OnnxBuilder& OnnxBuilder::attr(const std::string& name, const std::vector<double
   auto* a = impl_->last->add_attribute();
   a->set_name(name);
   a->set_type(onnx::AttributeProto::FLOATS);
-  for (double x : v) a->add_floats(static_cast<float>(x));
+  for (double x : v)
+    a->add_floats(static_cast<float>(x));
   return *this;
 }
 
@@ -130,12 +145,15 @@ OnnxBuilder& OnnxBuilder::attr(const std::string& name, const Tensor& t) {
   return *this;
 }
 
-std::string OnnxBuilder::serialize() const { return impl_->model.SerializeAsString(); }
+std::string OnnxBuilder::serialize() const {
+  return impl_->model.SerializeAsString();
+}
 
 void OnnxBuilder::save(const std::string& path) const {
   std::ofstream f(path, std::ios::binary);
   f << serialize();
-  if (!f) throw std::runtime_error("cannot write " + path);
+  if (!f)
+    throw std::runtime_error("cannot write " + path);
 }
 
 Expected<OnnxModel> OnnxBuilder::load(const OnnxLoadOptions& options) const {
@@ -146,9 +164,11 @@ std::vector<Tensor> run_graph(const Graph& g, const std::vector<Tensor>& inputs,
   RunOptions ro;
   ro.dtype = dtype;
   auto ex = Executor::create(g, ro);
-  if (!ex) throw std::runtime_error(ex.status().to_string());
+  if (!ex)
+    throw std::runtime_error(ex.status().to_string());
   auto out = ex->run(inputs);
-  if (!out) throw std::runtime_error(out.status().to_string());
+  if (!out)
+    throw std::runtime_error(out.status().to_string());
   return *out;
 }
 

@@ -34,8 +34,10 @@ class OnnxBuilder {
   OnnxBuilder& initializer(const std::string& name, const Tensor& t, bool also_input = false);
 
   // Adds a node; attribute setters apply to the node added last.
-  OnnxBuilder& node(const std::string& op, const std::vector<std::string>& inputs,
-                    const std::vector<std::string>& outputs, const std::string& name = "",
+  OnnxBuilder& node(const std::string& op,
+                    const std::vector<std::string>& inputs,
+                    const std::vector<std::string>& outputs,
+                    const std::string& name = "",
                     const std::string& domain = "");
   OnnxBuilder& attr(const std::string& name, int64_t v);
   OnnxBuilder& attr(const std::string& name, int v) { return attr(name, static_cast<int64_t>(v)); }
@@ -57,7 +59,8 @@ class OnnxBuilder {
 
 // Runs a prepared graph on the given inputs (float64 by default) and returns its outputs;
 // REQUIREs success.
-std::vector<Tensor> run_graph(const Graph& g, const std::vector<Tensor>& inputs,
+std::vector<Tensor> run_graph(const Graph& g,
+                              const std::vector<Tensor>& inputs,
                               DType dtype = DType::kF64);
 
 }  // namespace nncert::test

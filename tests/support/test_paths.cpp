@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+
 #include <unistd.h>
 
 namespace nncert::test {
@@ -14,11 +15,13 @@ std::string data_path(const std::string& relative) {
 std::optional<std::string> shared_dir() {
   namespace fs = std::filesystem;
   if (const char* env = std::getenv("NNCERT_SHARED_DIR"); env && *env) {
-    if (fs::is_directory(env)) return std::string(env);
+    if (fs::is_directory(env))
+      return std::string(env);
     return std::nullopt;
   }
   fs::path p = fs::path(NNCERT_SOURCE_DIR).parent_path() / "shared";
-  if (fs::is_directory(p / "benchmarks") || fs::is_directory(p / "fixtures")) return p.string();
+  if (fs::is_directory(p / "benchmarks") || fs::is_directory(p / "fixtures"))
+    return p.string();
   return std::nullopt;
 }
 

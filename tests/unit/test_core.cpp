@@ -1,9 +1,9 @@
 // Tensor, Status/Expected and parallel_for basics.
-#include <catch2/catch.hpp>
-
 #include <atomic>
 #include <cmath>
 #include <limits>
+
+#include <catch2/catch.hpp>
 
 #include "core/parallel.h"
 #include "core/status.h"
@@ -70,9 +70,11 @@ TEST_CASE("parallel_for covers the range exactly once", "[core]") {
     for (int64_t n : {0, 1, 7, 1000}) {
       std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
       parallel_for(n, threads, 1, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)]++;
+        for (int64_t i = b; i < e; ++i)
+          hits[static_cast<size_t>(i)]++;
       });
-      for (auto& h : hits) REQUIRE(h.load() == 1);
+      for (auto& h : hits)
+        REQUIRE(h.load() == 1);
     }
   }
   REQUIRE(resolve_threads(0) == hardware_threads());

@@ -1,10 +1,10 @@
 // Every fixture model in tests/data/fixtures (copied from ../shared/fixtures) reproduces the
 // recorded outputs at each case's x0: 1e-5 relative in float64, 1e-4 in float32; batched
 // execution of all cases at once gives the same numbers.
-#include <catch2/catch.hpp>
-
 #include <cmath>
 #include <filesystem>
+
+#include <catch2/catch.hpp>
 
 #include "frontends/onnx/onnx_loader.h"
 #include "tests/support/onnx_builder.h"
@@ -13,7 +13,9 @@
 using namespace nncert;
 
 namespace {
-double rel_err(double got, double want) { return std::abs(got - want) / std::max(1.0, std::abs(want)); }
+double rel_err(double got, double want) {
+  return std::abs(got - want) / std::max(1.0, std::abs(want));
+}
 
 std::vector<std::string> fixture_names() {
   std::vector<std::string> names;
@@ -53,7 +55,8 @@ TEST_CASE("fixture models reproduce the recorded outputs", "[fixtures]") {
           worst = std::max(worst, rel_err(out[0].get(static_cast<int64_t>(i)), ref[i]));
         INFO("case " << c["id"] << " dtype " << dtype_name(dt) << " worst rel err " << worst);
         CHECK(worst <= tol);
-        if (dt == DType::kF64) CHECK(worst <= 1e-12);  // measured ~1e-15: keep it that way
+        if (dt == DType::kF64)
+          CHECK(worst <= 1e-12);  // measured ~1e-15: keep it that way
       }
     }
     // All cases as one batch.
@@ -64,6 +67,7 @@ TEST_CASE("fixture models reproduce the recorded outputs", "[fixtures]") {
     REQUIRE(out[0].numel() == per * static_cast<int64_t>(refs.size()));
     for (size_t k = 0; k < refs.size(); ++k)
       for (int64_t i = 0; i < per; ++i)
-        CHECK(rel_err(out[0].get(static_cast<int64_t>(k) * per + i), refs[k][static_cast<size_t>(i)]) <= 1e-12);
+        CHECK(rel_err(out[0].get(static_cast<int64_t>(k) * per + i),
+                      refs[k][static_cast<size_t>(i)]) <= 1e-12);
   }
 }

@@ -6,7 +6,10 @@
 using namespace nncert;
 
 namespace {
-NodeId add(Graph& g, const std::string& name, const std::string& op, std::vector<ValueId> in,
+NodeId add(Graph& g,
+           const std::string& name,
+           const std::string& op,
+           std::vector<ValueId> in,
            std::vector<ValueId> out) {
   Node n;
   n.name = name;
@@ -33,7 +36,8 @@ TEST_CASE("topological order of a DAG with a residual branch", "[graph]") {
   auto order = g.topological_order();
   REQUIRE(order.has_value());
   std::vector<std::string> names;
-  for (NodeId id : *order) names.push_back(g.node(id).name);
+  for (NodeId id : *order)
+    names.push_back(g.node(id).name);
   REQUIRE(names == std::vector<std::string>{"r1", "r2", "sum"});
   REQUIRE(g.consumers(a) == std::vector<NodeId>{0, 1});
 }
@@ -51,8 +55,9 @@ TEST_CASE("a cycle is reported with the nodes on it", "[graph]") {
   g.outputs().push_back(y);
   Status st = g.check_structure();
   REQUIRE(st.code() == ErrorCode::kInvalidGraph);
-  REQUIRE_THAT(st.message(), Catch::Contains("cycle") && Catch::Contains("'first'") &&
-                                 Catch::Contains("'second'") && !Catch::Contains("'out'"));
+  REQUIRE_THAT(st.message(),
+               Catch::Contains("cycle") && Catch::Contains("'first'") &&
+                   Catch::Contains("'second'") && !Catch::Contains("'out'"));
 }
 
 TEST_CASE("dangling inputs and missing outputs are all reported", "[graph]") {
@@ -67,8 +72,9 @@ TEST_CASE("dangling inputs and missing outputs are all reported", "[graph]") {
   g.outputs().push_back(never);
   Status st = g.check_structure();
   REQUIRE(st.code() == ErrorCode::kInvalidGraph);
-  REQUIRE_THAT(st.message(), Catch::Contains("'adder'") && Catch::Contains("'ghost'") &&
-                                 Catch::Contains("'never'") && Catch::Contains("2 structural"));
+  REQUIRE_THAT(st.message(),
+               Catch::Contains("'adder'") && Catch::Contains("'ghost'") &&
+                   Catch::Contains("'never'") && Catch::Contains("2 structural"));
 }
 
 TEST_CASE("prune_unused drops dead nodes and keeps live ones", "[graph]") {

@@ -1,11 +1,11 @@
 // .nnet frontend: hand-computed values on the tiny 2-2-3 network, ACAS Xu normalisation
 // semantics (clip, (x - mean) / range, output * range + mean) against a direct evaluation.
-#include <catch2/catch.hpp>
-
 #include <cmath>
 #include <fstream>
 #include <random>
 #include <sstream>
+
+#include <catch2/catch.hpp>
 
 #include "frontends/nnet/nnet_loader.h"
 #include "passes/passes.h"
@@ -69,8 +69,7 @@ TEST_CASE("ACAS Xu .nnet: normalisation on and off agree with a direct evaluatio
 }
 
 TEST_CASE("the .nnet tokenizer accepts whitespace and trailing commas", "[nnet]") {
-  const std::string text =
-      "// comment\n1,1,1,1,\n1,1,\n0,\n-10,\n10,\n0,0,\n1,1,\n2.5e0\n-1\n";
+  const std::string text = "// comment\n1,1,1,1,\n1,1,\n0,\n-10,\n10,\n0,0,\n1,1,\n2.5e0\n-1\n";
   auto m = load_nnet_text(text);
   REQUIRE(m.has_value());
   Graph g = prepared(std::move(*m));

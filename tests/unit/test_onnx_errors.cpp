@@ -1,10 +1,8 @@
 // Bad input gets a clear error, never a crash: missing, empty, truncated and random files;
 // structurally wrong graphs (cycles, dangling inputs, unproduced outputs, duplicate producers);
 // unsupported ops and attributes; shape mismatches; bad tensors; and the .nnet loader's errors.
-#include <catch2/catch.hpp>
-#include <onnx/onnx-ml.pb.h>
-
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -13,14 +11,19 @@
 #include <string>
 #include <vector>
 
+#include <catch2/catch.hpp>
+#include <onnx/onnx-ml.pb.h>
+
 #include "frontends/nnet/nnet_loader.h"
 #include "frontends/onnx/onnx_loader.h"
+#include "passes/passes.h"
+#include "runtime/executor.h"
 #include "tests/support/onnx_builder.h"
 #include "tests/support/test_paths.h"
 
 using namespace nncert;
-using nncert::test::OnnxBuilder;
 using Catch::Matchers::Contains;
+using nncert::test::OnnxBuilder;
 
 namespace {
 
@@ -90,8 +93,16 @@ TEST_CASE("a truncated fixture fails cleanly at every cut", "[errors]") {
   const std::string bytes = read_file(test::data_path("fixtures/mlp_relu/model.onnx"));
   REQUIRE(bytes.size() > 1000);
   REQUIRE(load_onnx_bytes(bytes).has_value());  // the whole file loads
-  const std::vector<size_t> cuts = {1,   2,   10,  50,  100, 1000, bytes.size() / 4,
-                                    bytes.size() / 2, 3 * bytes.size() / 4, bytes.size() - 1};
+  const std::vector<size_t> cuts = {1,
+                                    2,
+                                    10,
+                                    50,
+                                    100,
+                                    1000,
+                                    bytes.size() / 4,
+                                    bytes.size() / 2,
+                                    3 * bytes.size() / 4,
+                                    bytes.size() - 1};
   for (size_t cut : cuts) {
     INFO("cut at " << cut << " of " << bytes.size() << " bytes");
     auto m = load_onnx_bytes(bytes.substr(0, cut));
@@ -112,7 +123,8 @@ TEST_CASE("random bytes fail cleanly", "[errors]") {
     std::uniform_int_distribution<int> byte(0, 255);
     std::uniform_int_distribution<size_t> len(1, 4096);
     std::string bytes(len(rng), '\0');
-    for (char& c : bytes) c = static_cast<char>(byte(rng));
+    for (char& c : bytes)
+      c = static_cast<char>(byte(rng));
     INFO("seed " << seed << ", " << bytes.size() << " bytes");
     auto m = load_onnx_bytes(bytes);
     require_clean_error(m.status());
@@ -126,10 +138,12 @@ TEST_CASE("random byte flips in a fixture never crash", "[errors]") {
     std::uniform_int_distribution<size_t> pos(0, bytes.size() - 1);
     std::uniform_int_distribution<int> byte(0, 255);
     std::string mutated = bytes;
-    for (int k = 0; k < 8; ++k) mutated[pos(rng)] = static_cast<char>(byte(rng));
+    for (int k = 0; k < 8; ++k)
+      mutated[pos(rng)] = static_cast<char>(byte(rng));
     INFO("seed " << seed);
     auto m = load_onnx_bytes(mutated);
-    if (!m) require_clean_error(m.status());  // some flips leave a valid model: fine too
+    if (!m)
+      require_clean_error(m.status());  // some flips leave a valid model: fine too
   }
 }
 
@@ -198,6 +212,23 @@ TEST_CASE("a value produced by two nodes is an invalid graph", "[errors]") {
   CHECK(m.status().code() == ErrorCode::kInvalidGraph);
   CHECK_THAT(m.status().message(), Contains("'y'"));
   CHECK_THAT(m.status().message(), Contains("produced by 2 nodes"));
+}
+
+TEST_CASE("a node that overwrites an initializer or a graph input is an invalid graph",
+          "[errors]") {
+  OnnxBuilder b(17);
+  b.input("x", DType::kF32, {1, 3});
+  b.input("x2", DType::kF32, {1, 3});
+  b.initializer("c", Tensor(DType::kF32, {1, 3}));
+  b.node("Relu", {"x"}, {"c"}, "writes_initializer");
+  b.node("Neg", {"x"}, {"x2"}, "writes_input");
+  b.node("Add", {"c", "x2"}, {"y"}, "add");
+  b.output("y");
+  auto m = b.load();
+  REQUIRE_FALSE(m.has_value());
+  CHECK(m.status().code() == ErrorCode::kInvalidGraph);
+  CHECK_THAT(m.status().message(), Contains("'writes_initializer' (Relu) writes initializer 'c'"));
+  CHECK_THAT(m.status().message(), Contains("'writes_input' (Neg) writes graph input 'x2'"));
 }
 
 TEST_CASE("a graph without outputs is an invalid graph", "[errors]") {
@@ -287,6 +318,44 @@ TEST_CASE("Add of shapes that do not broadcast is a shape mismatch naming the no
   CHECK_THAT(m.status().message(), Contains("add_bad_shapes"));
 }
 
+TEST_CASE("a model that asks for an impossibly large tensor is refused before allocating it",
+          "[errors]") {
+  SECTION("ConstantOfShape") {
+    OnnxBuilder b(17);
+    b.input("x", DType::kF32, {1, 3});
+    b.initializer("shape",
+                  Tensor::from_vector<int64_t>({3}, {int64_t{1} << 20, int64_t{1} << 20, 3}));
+    b.node("ConstantOfShape", {"shape"}, {"big"}, "huge_constant");
+    b.node("Add", {"x", "big"}, {"y"}, "add");
+    b.output("y");
+    auto m = b.load();
+    REQUIRE_FALSE(m.has_value());
+    CHECK(m.status().code() == ErrorCode::kOutOfMemory);
+    CHECK_THAT(m.status().message(), Contains("huge_constant"));
+  }
+  SECTION("Pad whose pads overflow int64") {
+    OnnxBuilder b(18);
+    b.input("x", DType::kF32, {1, 3});
+    b.initializer(
+        "pads", Tensor::from_vector<int64_t>({4}, {0, std::numeric_limits<int64_t>::max(), 0, 5}));
+    b.node("Pad", {"x", "pads"}, {"y"}, "pad_overflow");
+    b.output("y");
+    auto m = b.load();
+    REQUIRE_FALSE(m.has_value());
+    CHECK_THAT(m.status().message(), Contains("pad_overflow"));
+  }
+  SECTION("a graph input") {
+    OnnxBuilder b(17);
+    b.input("x", DType::kF32, {int64_t{1} << 40, int64_t{1} << 40});
+    b.node("Relu", {"x"}, {"y"});
+    b.output("y");
+    auto m = b.load();
+    REQUIRE_FALSE(m.has_value());
+    CHECK(m.status().code() == ErrorCode::kOutOfMemory);
+    CHECK_THAT(m.status().message(), Contains("'x'"));
+  }
+}
+
 TEST_CASE("NaN and Inf weights load, with a warning naming the initializer", "[errors]") {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float inf = std::numeric_limits<float>::infinity();
@@ -300,7 +369,8 @@ TEST_CASE("NaN and Inf weights load, with a warning naming the initializer", "[e
   auto m = b.load();
   REQUIRE(m.has_value());
   std::string all;
-  for (const auto& w : m->warnings) all += w + "\n";
+  for (const auto& w : m->warnings)
+    all += w + "\n";
   CHECK_THAT(all, Contains("w_with_nan"));
   CHECK_THAT(all, Contains("bias_with_inf"));
 
@@ -309,7 +379,8 @@ TEST_CASE("NaN and Inf weights load, with a warning naming the initializer", "[e
   auto unprepared = b.load(raw);
   REQUIRE(unprepared.has_value());
   all.clear();
-  for (const auto& w : unprepared->warnings) all += w + "\n";
+  for (const auto& w : unprepared->warnings)
+    all += w + "\n";
   CHECK_THAT(all, Contains("w_with_nan"));
 }
 
@@ -327,9 +398,8 @@ TEST_CASE("an initializer with the wrong number of values is a parse error", "[e
     CHECK_THAT(m.status().message(), Contains("5 values"));
   }
   SECTION("dims that need more values") {
-    auto m = load_edited(b, [](onnx::ModelProto& p) {
-      p.mutable_graph()->mutable_initializer(0)->add_dims(7);
-    });
+    auto m = load_edited(
+        b, [](onnx::ModelProto& p) { p.mutable_graph()->mutable_initializer(0)->add_dims(7); });
     REQUIRE_FALSE(m.has_value());
     CHECK(m.status().code() == ErrorCode::kParseError);
     CHECK_THAT(m.status().message(), Contains("'w'"));
@@ -338,7 +408,8 @@ TEST_CASE("an initializer with the wrong number of values is a parse error", "[e
     auto m = load_edited(b, [](onnx::ModelProto& p) {
       auto* t = p.mutable_graph()->mutable_initializer(0);
       t->clear_raw_data();
-      for (int i = 0; i < 7; ++i) t->add_float_data(1.0f);
+      for (int i = 0; i < 7; ++i)
+        t->add_float_data(1.0f);
     });
     REQUIRE_FALSE(m.has_value());
     CHECK(m.status().code() == ErrorCode::kParseError);
@@ -348,7 +419,8 @@ TEST_CASE("an initializer with the wrong number of values is a parse error", "[e
     auto m = load_edited(b, [](onnx::ModelProto& p) {
       auto* t = p.mutable_graph()->mutable_initializer(0);
       t->clear_dims();
-      for (int i = 0; i < 3; ++i) t->add_dims(int64_t{1} << 40);
+      for (int i = 0; i < 3; ++i)
+        t->add_dims(int64_t{1} << 40);
     });
     REQUIRE_FALSE(m.has_value());
     CHECK(m.status().code() == ErrorCode::kParseError);
@@ -375,9 +447,8 @@ TEST_CASE("a negative dimension is a parse error", "[errors]") {
     CHECK_THAT(m.status().message(), Contains("'x'"));
   }
   SECTION("in an initializer") {
-    auto m = load_edited(b, [](onnx::ModelProto& p) {
-      p.mutable_graph()->mutable_initializer(0)->set_dims(0, -3);
-    });
+    auto m = load_edited(
+        b, [](onnx::ModelProto& p) { p.mutable_graph()->mutable_initializer(0)->set_dims(0, -3); });
     REQUIRE_FALSE(m.has_value());
     CHECK(m.status().code() == ErrorCode::kParseError);
     CHECK_THAT(m.status().message(), Contains("negative dimension"));
@@ -400,18 +471,82 @@ TEST_CASE("an unsupported element type is refused naming the initializer", "[err
 TEST_CASE("a model without a default-domain opset is a parse error", "[errors]") {
   OnnxBuilder b(17);
   small_mlp(b);
-  auto m = load_edited(b, [](onnx::ModelProto& p) {
-    p.mutable_opset_import(0)->set_domain("com.example");
-  });
+  auto m = load_edited(
+      b, [](onnx::ModelProto& p) { p.mutable_opset_import(0)->set_domain("com.example"); });
   REQUIRE_FALSE(m.has_value());
   CHECK(m.status().code() == ErrorCode::kParseError);
   CHECK_THAT(m.status().message(), Contains("opset"));
 }
 
+// ---- fuzz regressions --------------------------------------------------------------------------
+
+TEST_CASE("inputs that once crashed the fuzzers load and run cleanly", "[errors]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(NNCERT_SOURCE_DIR) / "tests" / "fuzz" / "regressions";
+  REQUIRE(fs::is_directory(dir));
+  int count = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    const std::string bytes = read_file(entry.path().string());
+    INFO(name);
+    Graph g;
+    if (name.rfind("onnx-", 0) == 0) {
+      auto m = load_onnx_bytes(bytes);
+      if (!m) {
+        require_clean_error(m.status());
+        ++count;
+        continue;
+      }
+      g = std::move(m->graph);
+    } else if (name.rfind("nnet-", 0) == 0) {
+      auto m = load_nnet_text(bytes);
+      if (!m) {
+        require_clean_error(m.status());
+        ++count;
+        continue;
+      }
+      auto rep = prepare_graph(m->graph);
+      if (!rep) {
+        require_clean_error(rep.status());
+        ++count;
+        continue;
+      }
+      g = std::move(m->graph);
+    } else {
+      continue;
+    }
+    ++count;
+    // What the fuzzers do next: one run on zero inputs of the static input shapes.
+    std::vector<Tensor> inputs;
+    bool runnable = true;
+    for (ValueId id : g.inputs()) {
+      const Value& v = g.value(id);
+      if (!v.shape_known || !shape_is_static(v.shape) || shape_numel(v.shape) > 1'000'000) {
+        runnable = false;
+        break;
+      }
+      inputs.emplace_back(v.dtype, v.shape);
+    }
+    if (!runnable)
+      continue;
+    auto ex = Executor::create(g);
+    if (!ex) {
+      require_clean_error(ex.status());
+      continue;
+    }
+    auto out = ex->run(inputs);
+    if (!out)
+      require_clean_error(out.status());
+  }
+  CHECK(count > 0);
+}
+
 // ---- .nnet -------------------------------------------------------------------------------------
 
 namespace {
-std::string fc_text() { return read_file(test::data_path("nnet/fc_2-2-3.nnet")); }
+std::string fc_text() {
+  return read_file(test::data_path("nnet/fc_2-2-3.nnet"));
+}
 
 // The 2-2-3 network with its input minimums/maximums replaced.
 std::string with_bounds(const std::string& mins, const std::string& maxs) {
@@ -448,8 +583,8 @@ TEST_CASE("nnet: a truncated file is a parse error with a line number", "[errors
   REQUIRE(load_nnet_text(text).has_value());
   const size_t last_number = text.rfind("0.0");
   REQUIRE(last_number != std::string::npos);
-  for (size_t cut : {size_t{130}, text.size() / 3, text.size() / 2, 3 * text.size() / 4,
-                     last_number}) {
+  for (size_t cut :
+       {size_t{130}, text.size() / 3, text.size() / 2, 3 * text.size() / 4, last_number}) {
     INFO("cut at " << cut << " of " << text.size());
     auto m = load_nnet_text(text.substr(0, cut));
     REQUIRE_FALSE(m.has_value());

@@ -83,7 +83,8 @@ TEST_CASE("old-opset attribute forms are rewritten (Clip 6, Slice 9, Pad 2, Sque
     b.output("y");
     auto m = b.load();
     REQUIRE(m.has_value());
-    auto out = run_graph(m->graph, {Tensor::from_vector<double>({2, 5}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9})});
+    auto out =
+        run_graph(m->graph, {Tensor::from_vector<double>({2, 5}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9})});
     REQUIRE(out[0].shape() == Shape{2, 4});
     REQUIRE(out[0].to_double_vector() == std::vector<double>{1, 2, 3, 4, 6, 7, 8, 9});
   }
@@ -116,7 +117,8 @@ TEST_CASE("unnamed nodes get names; unused Dropout masks are dropped", "[onnx]")
   b.output("y");
   auto m = b.load();
   REQUIRE(m.has_value());
-  for (const auto& n : m->graph.nodes()) REQUIRE_FALSE(n.name.empty());
+  for (const auto& n : m->graph.nodes())
+    REQUIRE_FALSE(n.name.empty());
   auto out = run_graph(m->graph, {Tensor::from_vector<double>({1, 2}, {-1, 2})});
   REQUIRE(out[0].to_double_vector() == std::vector<double>{0, 2});
 }

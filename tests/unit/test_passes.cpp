@@ -1,9 +1,9 @@
 // Graph passes: constant folding (PyTorch shape chains), input specialisation, BatchNormalization
 // folding (same function before and after), non-finite weight detection.
-#include <catch2/catch.hpp>
-
 #include <cmath>
 #include <random>
+
+#include <catch2/catch.hpp>
 
 #include "passes/passes.h"
 #include "tests/support/onnx_builder.h"
@@ -16,20 +16,23 @@ namespace {
 Tensor random_tensor(DType dt, const Shape& s, std::mt19937& rng, double lo = -1, double hi = 1) {
   std::uniform_real_distribution<double> u(lo, hi);
   Tensor t(dt, s);
-  for (int64_t i = 0; i < t.numel(); ++i) t.set(i, u(rng));
+  for (int64_t i = 0; i < t.numel(); ++i)
+    t.set(i, u(rng));
   return t;
 }
 
 double max_abs_diff(const Tensor& a, const Tensor& b) {
   REQUIRE(a.shape() == b.shape());
   double m = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) m = std::max(m, std::abs(a.get(i) - b.get(i)));
+  for (int64_t i = 0; i < a.numel(); ++i)
+    m = std::max(m, std::abs(a.get(i) - b.get(i)));
   return m;
 }
 
 int count_op(const Graph& g, const std::string& op) {
   int n = 0;
-  for (const auto& node : g.nodes()) n += node.op == op;
+  for (const auto& node : g.nodes())
+    n += node.op == op;
   return n;
 }
 
@@ -162,8 +165,8 @@ TEST_CASE("validate_ops lists every unsupported node", "[passes]") {
   g.outputs().push_back(y);
   Status st = validate_ops(g, Capability::kForward);
   REQUIRE(st.code() == ErrorCode::kUnsupported);
-  REQUIRE_THAT(st.message(), Catch::Contains("2 unsupported") &&
-                                 Catch::Contains("'mystery' (NonZero)") &&
-                                 Catch::Contains("'other' (Loop)"));
+  REQUIRE_THAT(st.message(),
+               Catch::Contains("2 unsupported") && Catch::Contains("'mystery' (NonZero)") &&
+                   Catch::Contains("'other' (Loop)"));
   REQUIRE(unsupported_nodes(g, Capability::kForward).size() == 2);
 }

@@ -1,11 +1,11 @@
 // Checks against ../shared (skipped when it is absent): every ONNX model under benchmarks/ loads
 // and runs; the 45 ACAS Xu .nnet networks (without normalisation) equal their ONNX versions;
 // every fixture under shared/fixtures reproduces its recorded outputs.
-#include <catch2/catch.hpp>
-
 #include <cmath>
 #include <filesystem>
 #include <random>
+
+#include <catch2/catch.hpp>
 
 #include "frontends/nnet/nnet_loader.h"
 #include "frontends/onnx/onnx_loader.h"
@@ -19,9 +19,11 @@ namespace fs = std::filesystem;
 namespace {
 std::vector<fs::path> files_with_ext(const fs::path& root, const std::string& ext) {
   std::vector<fs::path> out;
-  if (!fs::exists(root)) return out;
+  if (!fs::exists(root))
+    return out;
   for (const auto& e : fs::recursive_directory_iterator(root))
-    if (e.is_regular_file() && e.path().extension() == ext) out.push_back(e.path());
+    if (e.is_regular_file() && e.path().extension() == ext)
+      out.push_back(e.path());
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -45,15 +47,18 @@ TEST_CASE("every ONNX model under shared/benchmarks loads and runs", "[shared]")
     for (ValueId v : g.inputs()) {
       Shape s = g.value(v).shape;
       for (auto& d : s)
-        if (d < 0) d = 1;
+        if (d < 0)
+          d = 1;
       Tensor t(DType::kF64, s);
       std::uniform_real_distribution<double> u(0, 1);
-      for (int64_t i = 0; i < t.numel(); ++i) t.set(i, u(rng));
+      for (int64_t i = 0; i < t.numel(); ++i)
+        t.set(i, u(rng));
       inputs.push_back(t);
     }
     auto out = test::run_graph(g, inputs, DType::kF32);
     REQUIRE(out.size() == g.outputs().size());
-    for (const auto& t : out) REQUIRE(t.all_finite());
+    for (const auto& t : out)
+      REQUIRE(t.all_finite());
   }
 }
 
@@ -85,7 +90,8 @@ TEST_CASE("ACAS Xu .nnet networks equal their ONNX versions", "[shared]") {
     const Shape oshape = om->graph.value(om->graph.inputs()[0]).shape;  // [1, 1, 1, 5]
     for (int trial = 0; trial < 20; ++trial) {
       std::vector<double> x(5);
-      for (auto& v : x) v = std::uniform_real_distribution<double>(-0.5, 0.5)(rng);
+      for (auto& v : x)
+        v = std::uniform_real_distribution<double>(-0.5, 0.5)(rng);
       for (DType dt : {DType::kF64, DType::kF32}) {
         auto a = test::run_graph(nm->graph, {Tensor::from_vector<double>({1, 5}, x)}, dt);
         auto b = test::run_graph(om->graph, {Tensor::from_vector<double>(oshape, x)}, dt);
@@ -114,7 +120,8 @@ TEST_CASE("shared fixtures reproduce their recorded outputs", "[shared]") {
   }
   for (const auto& f : files_with_ext(fs::path(*shared) / "fixtures", ".onnx")) {
     const fs::path cases_path = f.parent_path() / "cases.json";
-    if (!fs::exists(cases_path)) continue;
+    if (!fs::exists(cases_path))
+      continue;
     INFO(f.string());
     auto m = load_onnx(f.string());
     REQUIRE(m.has_value());

@@ -2,9 +2,9 @@
 // via Erf, LayerNormalization native at opset 17 and decomposed at 11/13, Softmax, MatMul of two
 // activations) and a CNN (Conv, ConvTranspose, MaxPool, concat, GlobalAveragePool), each with a
 // dynamic batch axis and PyTorch's shape chains, against PyTorch's float64 outputs on a batch of 3.
-#include <catch2/catch.hpp>
-
 #include <cmath>
+
+#include <catch2/catch.hpp>
 
 #include "frontends/onnx/onnx_loader.h"
 #include "passes/passes.h"
@@ -30,15 +30,17 @@ TEST_CASE("PyTorch exports at several opsets match PyTorch's outputs", "[onnx][t
       REQUIRE(out[0].shape() == ref["output_shape"].get<Shape>());
       double worst = 0;
       for (size_t i = 0; i < want.size(); ++i)
-        worst = std::max(worst, std::abs(out[0].get(static_cast<int64_t>(i)) - want[i]) /
-                                    std::max(1.0, std::abs(want[i])));
+        worst = std::max(worst,
+                         std::abs(out[0].get(static_cast<int64_t>(i)) - want[i]) /
+                             std::max(1.0, std::abs(want[i])));
       INFO(dtype_name(dt) << " worst relative error " << worst);
       CHECK(worst < (dt == DType::kF64 ? 1e-6 : 1e-4));
     }
     // Fixing the batch folds the shape chains away entirely.
     Graph spec = g;
     REQUIRE(specialize_inputs(spec, {x.shape()}).is_ok());
-    for (const auto& n : spec.nodes()) CHECK(n.op != "Shape");
+    for (const auto& n : spec.nodes())
+      CHECK(n.op != "Shape");
     auto out = test::run_graph(spec, {x});
     for (size_t i = 0; i < want.size(); ++i)
       CHECK(std::abs(out[0].get(static_cast<int64_t>(i)) - want[i]) <=

@@ -22,20 +22,33 @@ struct ConvParams {
 // Output extent of a convolution along one dim: floor((in + pb + pe - d*(k-1) - 1) / s) + 1.
 int64_t conv_out_extent(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe);
 // Output extent of a transposed convolution: s*(in-1) + op + d*(k-1) + 1 - pb - pe.
-int64_t conv_transpose_out_extent(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb,
-                                  int64_t pe, int64_t output_padding);
+int64_t conv_transpose_out_extent(
+    int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe, int64_t output_padding);
 
 // y = conv(x, w) + bias. x: [N, C, *in], w: [M, C/groups, *kernel], bias: [M] or nullptr,
 // y: [N, M, *out] (shape given, storage written entirely).
 template <class T>
-void conv_forward(const ConvParams& p, const Shape& x_shape, const T* x, const Shape& w_shape,
-                  const T* w, const T* bias, const Shape& y_shape, T* y, int threads);
+void conv_forward(const ConvParams& p,
+                  const Shape& x_shape,
+                  const T* x,
+                  const Shape& w_shape,
+                  const T* w,
+                  const T* bias,
+                  const Shape& y_shape,
+                  T* y,
+                  int threads);
 
 // y = conv_transpose(x, w) + bias. x: [N, C, *in], w: [C, M/groups, *kernel],
 // y: [N, M, *out].
 template <class T>
-void conv_transpose_forward(const ConvParams& p, const Shape& x_shape, const T* x,
-                            const Shape& w_shape, const T* w, const T* bias, const Shape& y_shape,
-                            T* y, int threads);
+void conv_transpose_forward(const ConvParams& p,
+                            const Shape& x_shape,
+                            const T* x,
+                            const Shape& w_shape,
+                            const T* w,
+                            const T* bias,
+                            const Shape& y_shape,
+                            T* y,
+                            int threads);
 
 }  // namespace nncert::kernels

@@ -9,7 +9,16 @@ namespace nncert::kernels {
 // op(A) is A[M,K] (or A[K,M] transposed when trans_a); op(B) is B[K,N] (or B[N,K] when trans_b).
 // beta == 0 ignores the previous contents of C (NaNs included). Uses up to `threads` threads.
 template <class T>
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
-          const T* b, T beta, T* c, int threads);
+void gemm(bool trans_a,
+          bool trans_b,
+          int64_t m,
+          int64_t n,
+          int64_t k,
+          T alpha,
+          const T* a,
+          const T* b,
+          T beta,
+          T* c,
+          int threads);
 
 }  // namespace nncert::kernels

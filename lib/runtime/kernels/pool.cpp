@@ -63,6 +63,29 @@ void for_planes(const Geo& g, int64_t planes, int threads, F fn) {
   });
 }
 
+// Calls fn(offset) for each tap of output (o0, o1, o2)'s window that lands inside the input, in
+// row-major tap order; offset is the tap's flat index into the (n, c) plane.
+template <class F>
+void for_window_taps(const Geo& g, int64_t o0, int64_t o1, int64_t o2, F fn) {
+  const int64_t base2 = o2 * g.s[2] - g.pb[2];
+  for (int64_t k0 = 0; k0 < g.k[0]; ++k0) {
+    const int64_t i0 = o0 * g.s[0] - g.pb[0] + k0 * g.d[0];
+    if (i0 < 0 || i0 >= g.in[0])
+      continue;
+    for (int64_t k1 = 0; k1 < g.k[1]; ++k1) {
+      const int64_t i1 = o1 * g.s[1] - g.pb[1] + k1 * g.d[1];
+      if (i1 < 0 || i1 >= g.in[1])
+        continue;
+      const int64_t row = (i0 * g.in[1] + i1) * g.in[2];
+      for (int64_t k2 = 0; k2 < g.k[2]; ++k2) {
+        const int64_t i2 = base2 + k2 * g.d[2];
+        if (i2 >= 0 && i2 < g.in[2])
+          fn(row + i2);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int64_t pool_out_extent(
@@ -99,28 +122,14 @@ void max_pool(const PoolParams& p,
         for (int64_t o2 = 0; o2 < g.out[2]; ++o2, ++o) {
           T best = std::numeric_limits<T>::lowest();
           int64_t best_idx = -1;
-          for (int64_t k0 = 0; k0 < g.k[0]; ++k0) {
-            const int64_t i0 = o0 * g.s[0] - g.pb[0] + k0 * g.d[0];
-            if (i0 < 0 || i0 >= g.in[0])
-              continue;
-            for (int64_t k1 = 0; k1 < g.k[1]; ++k1) {
-              const int64_t i1 = o1 * g.s[1] - g.pb[1] + k1 * g.d[1];
-              if (i1 < 0 || i1 >= g.in[1])
-                continue;
-              const int64_t row = (i0 * g.in[1] + i1) * g.in[2];
-              for (int64_t k2 = 0; k2 < g.k[2]; ++k2) {
-                const int64_t i2 = o2 * g.s[2] - g.pb[2] + k2 * g.d[2];
-                if (i2 < 0 || i2 >= g.in[2])
-                  continue;
-                const T v = xp[row + i2];
-                // NaN propagates (as in PyTorch); the first maximum wins ties.
-                if (best_idx < 0 || v > best || (std::isnan(v) && !std::isnan(best))) {
-                  best = v;
-                  best_idx = row + i2;
-                }
-              }
+          for_window_taps(g, o0, o1, o2, [&](int64_t i) {
+            const T v = xp[i];
+            // NaN propagates (as in PyTorch); the first maximum wins ties.
+            if (best_idx < 0 || v > best || (std::isnan(v) && !std::isnan(best))) {
+              best = v;
+              best_idx = i;
             }
-          }
+          });
           yp[o] = best;
           if (ap)
             ap[o] = best_idx < 0 ? -1 : pl * in_size + best_idx;
@@ -171,22 +180,7 @@ void avg_pool(const PoolParams& p,
           int64_t c2 = 0;
           taps(2, o2, r2, c2);
           T sum = T(0);
-          for (int64_t k0 = 0; k0 < g.k[0]; ++k0) {
-            const int64_t i0 = o0 * g.s[0] - g.pb[0] + k0 * g.d[0];
-            if (i0 < 0 || i0 >= g.in[0])
-              continue;
-            for (int64_t k1 = 0; k1 < g.k[1]; ++k1) {
-              const int64_t i1 = o1 * g.s[1] - g.pb[1] + k1 * g.d[1];
-              if (i1 < 0 || i1 >= g.in[1])
-                continue;
-              const T* row = xp + (i0 * g.in[1] + i1) * g.in[2];
-              for (int64_t k2 = 0; k2 < g.k[2]; ++k2) {
-                const int64_t i2 = o2 * g.s[2] - g.pb[2] + k2 * g.d[2];
-                if (i2 >= 0 && i2 < g.in[2])
-                  sum += row[i2];
-              }
-            }
-          }
+          for_window_taps(g, o0, o1, o2, [&](int64_t i) { sum += xp[i]; });
           const int64_t count = p.count_include_pad ? c0 * c1 * c2 : r0 * r1 * r2;
           // A window with no counted cell (only possible with pads >= kernel) yields 0.
           yp[o] = count > 0 ? sum / static_cast<T>(count) : T(0);
