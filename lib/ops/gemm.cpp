@@ -79,19 +79,10 @@ void run_gemm(const Node& node,
               Tensor& y,
               int threads) {
   const T alpha = static_cast<T>(node.attrs.get_float("alpha", 1.0));
-  T beta = static_cast<T>(node.attrs.get_float("beta", 1.0));
+  const T beta = static_cast<T>(node.attrs.get_float("beta", 1.0));
   T* py = y.data<T>();
-  if (c.is_valid() && beta != T(0)) {
-    // Y = broadcast(C); the GEMM then adds alpha * op(A) op(B) to beta * Y.
-    const T* pc = c.data<T>();
-    const int64_t cr = c.rank() == 2 ? c.dim(0) : 1;
-    const int64_t cc = c.rank() >= 1 ? c.dim(-1) : 1;
-    for (int64_t i = 0; i < d.m; ++i)
-      for (int64_t j = 0; j < d.n; ++j)
-        py[i * d.n + j] = pc[(cr == 1 ? 0 : i) * cc + (cc == 1 ? 0 : j)];
-  } else {
-    beta = T(0);
-  }
+  // Y = alpha * op(A) op(B) with beta = 0 in the kernel (its fastest path, and the one that
+  // scales across threads), then Y += beta * broadcast(C) in one cheap pass.
   kernels::gemm<T>(node.attrs.get_int("transA", 0) != 0,
                    node.attrs.get_int("transB", 0) != 0,
                    d.m,
@@ -100,9 +91,17 @@ void run_gemm(const Node& node,
                    alpha,
                    a.data<T>(),
                    b.data<T>(),
-                   beta,
+                   T(0),
                    py,
                    threads);
+  if (c.is_valid() && beta != T(0)) {
+    const T* pc = c.data<T>();
+    const int64_t cr = c.rank() == 2 ? c.dim(0) : 1;
+    const int64_t cc = c.rank() >= 1 ? c.dim(-1) : 1;
+    for (int64_t i = 0; i < d.m; ++i)
+      for (int64_t j = 0; j < d.n; ++j)
+        py[i * d.n + j] += beta * pc[(cr == 1 ? 0 : i) * cc + (cc == 1 ? 0 : j)];
+  }
 }
 
 Status gemm_forward(const Node& node,
