@@ -13,5 +13,6 @@ namespace nncert::cli {
 // Registers the subcommand; `run` is set to the function to call when it was chosen.
 void add_info_command(CLI::App& app, int (*&run)());
 void add_run_command(CLI::App& app, int (*&run)());
+void add_bounds_command(CLI::App& app, int (*&run)());
 
 }  // namespace nncert::cli

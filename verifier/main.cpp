@@ -1,5 +1,5 @@
-// verify-model: the nncert command line. Subcommands: info, run (more arrive with the
-// bound engines and the verifier). Exit codes: verifier/exit_codes.h, docs/cli.md.
+// verify-model: the nncert command line. Subcommands: info, run, bounds (more arrive with
+// the verifier). Exit codes: verifier/exit_codes.h, docs/cli.md.
 #include <cstdio>
 #include <exception>
 
@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   int (*run)() = nullptr;
   add_info_command(app, run);
   add_run_command(app, run);
+  add_bounds_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -2,7 +2,10 @@
 #include <cmath>
 #include <type_traits>
 
+#include <algorithm>
+
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -28,8 +31,26 @@ Status forward(const Node& node,
                                  ctx));
 }
 
+// |[a]| = [a] if a.lo >= 0; [-a.hi, -a.lo] if a.hi <= 0; else [0, max(-a.lo, a.hi)]
+Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeInfo> out_types,
+           std::vector<Interval>& out, const ExecContext& ctx) {
+  out = {map_interval(in[0], [](double l, double h, double* ol, double* oh) {
+    if (l >= 0) {
+      *ol = l;
+      *oh = h;
+    } else if (h <= 0) {
+      *ol = -h;
+      *oh = -l;
+    } else {
+      *ol = 0;
+      *oh = std::max(-l, h);
+    }
+  })};
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpAbs{"Abs", 1, 1, &infer_same, &forward, nullptr};
+extern const OpDef kOpAbs{"Abs", 1, 1, &infer_same, &forward, nullptr, &ibp};
 
 }  // namespace nncert::ops

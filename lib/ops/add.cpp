@@ -2,6 +2,7 @@
 #include <type_traits>
 
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -27,6 +28,6 @@ Status forward(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpAdd{"Add", 2, 2, &infer_broadcast, &forward, nullptr};
+extern const OpDef kOpAdd{"Add", 2, 2, &infer_broadcast, &forward, nullptr, &ibp_monotone<&forward>};
 
 }  // namespace nncert::ops

@@ -4,6 +4,7 @@
 
 #include "ops/op_util.h"
 #include "ops/spatial.h"
+#include "ops/interval.h"
 #include "runtime/kernels/pool.h"
 
 namespace nncert::ops {
@@ -64,6 +65,6 @@ double average_pool_flops(const Node& node, std::span<const Shape> in, std::span
 }  // namespace
 
 extern const OpDef kOpAveragePool{
-    "AveragePool", 1, 1, average_pool_infer, average_pool_forward, average_pool_flops};
+    "AveragePool", 1, 1, average_pool_infer, average_pool_forward, average_pool_flops, &ibp_monotone<&average_pool_forward>};
 
 }  // namespace nncert::ops

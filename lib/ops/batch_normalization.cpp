@@ -7,6 +7,7 @@
 
 #include "core/parallel.h"
 #include "ops/op_util.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 
@@ -128,6 +129,29 @@ double batch_normalization_flops(const Node& node,
   return in.empty() ? 0.0 : 2.0 * static_cast<double>(std::max<int64_t>(shape_numel(in[0]), 0));
 }
 
+// y = (x - mean) * s + B with s = scale / sqrt(var + eps) per channel (constant statistics):
+//   mid_y = BN(mid_x),  rad_y = rad_x * |s|  (BN of the radius with mean = B = 0, scale = |scale|)
+Status batch_normalization_ibp(const Node& node, std::span<const Interval> in,
+                               std::span<const TypeInfo> out_types, std::vector<Interval>& out,
+                               const ExecContext& ctx) {
+  for (size_t i = 1; i < in.size(); ++i)
+    if (!is_exact(in[i]))
+      return unsupported("BatchNormalization bounds need constant scale, bias, mean and var");
+  std::vector<Tensor> mid(1), rad(1);
+  std::vector<Tensor> mid_in{interval_mid(in[0]), in[1].lo, in[2].lo, in[3].lo, in[4].lo};
+  NNCERT_RETURN_IF_ERROR(batch_normalization_forward(node, mid_in, out_types, mid, ctx));
+  Tensor zeros(in[2].lo.dtype(), in[2].lo.shape());
+  std::vector<Tensor> rad_in{interval_rad(in[0]), abs_tensor(in[1].lo), zeros, zeros, in[4].lo};
+  NNCERT_RETURN_IF_ERROR(batch_normalization_forward(node, rad_in, out_types, rad, ctx));
+  Interval r{mid[0].clone(), mid[0].clone()};
+  for (int64_t i = 0; i < r.lo.numel(); ++i) {
+    r.lo.set(i, mid[0].get(i) - rad[0].get(i));
+    r.hi.set(i, mid[0].get(i) + rad[0].get(i));
+  }
+  out = {r};
+  return Status::ok();
+}
+
 }  // namespace
 
 extern const OpDef kOpBatchNormalization{"BatchNormalization",
@@ -135,6 +159,6 @@ extern const OpDef kOpBatchNormalization{"BatchNormalization",
                                          5,
                                          batch_normalization_infer,
                                          batch_normalization_forward,
-                                         batch_normalization_flops};
+                                         batch_normalization_flops, &batch_normalization_ibp};
 
 }  // namespace nncert::ops

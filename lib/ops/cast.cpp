@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -69,8 +70,16 @@ Status forward(const Node& node,
   return Status::ok();
 }
 
+// Casts to numbers are non-decreasing: [T(lo), T(hi)]; a cast to bool (x != 0) is not monotone.
+Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeInfo> out_types,
+           std::vector<Interval>& out, const ExecContext& ctx) {
+  if (node.attrs.get_int("to", 0) == kBool && !is_exact(in[0]))
+    return unsupported("interval bounds through a Cast to bool");
+  return ibp_monotone_impl(&forward, node, in, out_types, out, ctx);
+}
+
 }  // namespace
 
-extern const OpDef kOpCast{"Cast", 1, 1, &infer, &forward, nullptr};
+extern const OpDef kOpCast{"Cast", 1, 1, &infer, &forward, nullptr, &ibp};
 
 }  // namespace nncert::ops

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -46,6 +47,6 @@ Status forward(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpClip{"Clip", 1, 3, &infer, &forward, nullptr};
+extern const OpDef kOpClip{"Clip", 1, 3, &infer, &forward, nullptr, &ibp_monotone<&forward>};
 
 }  // namespace nncert::ops

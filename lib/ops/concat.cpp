@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -68,6 +69,6 @@ Status forward(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpConcat{"Concat", 1, -1, &infer, &forward, nullptr};
+extern const OpDef kOpConcat{"Concat", 1, -1, &infer, &forward, nullptr, &ibp_monotone<&forward>};
 
 }  // namespace nncert::ops

@@ -1,6 +1,7 @@
 // Constant: y = the tensor in the node's attributes. The ONNX frontend turns Constant nodes into
 // constant values directly; this rule serves graphs built by hand and constant folding.
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -46,6 +47,6 @@ Status forward(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpConstant{"Constant", 0, 0, &infer, &forward, nullptr};
+extern const OpDef kOpConstant{"Constant", 0, 0, &infer, &forward, nullptr, &ibp_monotone<&forward>};
 
 }  // namespace nncert::ops

@@ -1,5 +1,6 @@
 // ConstantOfShape: y = a tensor of the given shape filled with `value` (default float 0).
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -45,6 +46,6 @@ Status forward(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpConstantOfShape{"ConstantOfShape", 1, 1, &infer, &forward, nullptr};
+extern const OpDef kOpConstantOfShape{"ConstantOfShape", 1, 1, &infer, &forward, nullptr, &ibp_monotone<&forward>};
 
 }  // namespace nncert::ops

@@ -7,6 +7,7 @@
 
 #include "ops/op_util.h"
 #include "ops/spatial.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 
@@ -102,6 +103,6 @@ double conv_flops(const Node& node, std::span<const Shape> in, std::span<const S
 
 }  // namespace
 
-extern const OpDef kOpConv{"Conv", 2, 3, conv_infer, conv_forward, conv_flops};
+extern const OpDef kOpConv{"Conv", 2, 3, conv_infer, conv_forward, conv_flops, &ibp_bilinear<&conv_forward>};
 
 }  // namespace nncert::ops

@@ -6,6 +6,7 @@
 
 #include "ops/op_util.h"
 #include "ops/spatial.h"
+#include "ops/interval.h"
 #include "runtime/kernels/conv.h"
 
 namespace nncert::ops {
@@ -149,6 +150,6 @@ double conv_transpose_flops(const Node& node,
 }  // namespace
 
 extern const OpDef kOpConvTranspose{
-    "ConvTranspose", 2, 3, conv_transpose_infer, conv_transpose_forward, conv_transpose_flops};
+    "ConvTranspose", 2, 3, conv_transpose_infer, conv_transpose_forward, conv_transpose_flops, &ibp_bilinear<&conv_transpose_forward>};
 
 }  // namespace nncert::ops

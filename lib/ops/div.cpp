@@ -1,8 +1,10 @@
 // Div: elementwise y = a / b  (integers: truncated toward zero, as C++ and ONNX), with numpy
 // broadcasting.
+#include <limits>
 #include <type_traits>
 
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -29,8 +31,40 @@ Status forward(const Node& node,
       ctx);
 }
 
+// [a] / [b] = [a] * [1 / b.hi, 1 / b.lo] when 0 is not in [b]; unbounded otherwise
+Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeInfo> out_types,
+           std::vector<Interval>& out, const ExecContext& ctx) {
+  if (!is_float(in[0].lo.dtype())) return ibp_monotone_impl(&forward, node, in, out_types, out, ctx);
+  std::vector<Tensor> quotients;
+  for (const Tensor& a : {in[0].lo, in[0].hi})
+    for (const Tensor& b : {in[1].lo, in[1].hi}) {
+      std::vector<Tensor> q(1);
+      NNCERT_RETURN_IF_ERROR(forward(node, std::vector<Tensor>{a, b}, out_types, q, ctx));
+      quotients.push_back(q[0]);
+    }
+  Interval r{min_tensor(quotients), max_tensor(quotients)};
+  // Where the divisor interval contains 0 the quotient is unbounded.
+  const Shape& os = out_types[0].shape;
+  const auto st = broadcast_strides(in[1].lo.shape(), os);
+  std::vector<int64_t> idx(os.size(), 0);
+  for (int64_t i = 0; i < r.lo.numel(); ++i) {
+    int64_t j = 0;
+    for (size_t d = 0; d < os.size(); ++d) j += idx[d] * st[d];
+    if (in[1].lo.get(j) <= 0 && in[1].hi.get(j) >= 0) {
+      r.lo.set(i, -std::numeric_limits<double>::infinity());
+      r.hi.set(i, std::numeric_limits<double>::infinity());
+    }
+    for (size_t d = os.size(); d-- > 0;) {
+      if (++idx[d] < os[d]) break;
+      idx[d] = 0;
+    }
+  }
+  out = {r};
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpDiv{"Div", 2, 2, &infer_broadcast, &forward, nullptr};
+extern const OpDef kOpDiv{"Div", 2, 2, &infer_broadcast, &forward, nullptr, &ibp};
 
 }  // namespace nncert::ops

@@ -1,6 +1,7 @@
 // Dropout in inference mode: y = x. Training mode (a true training_mode input) and the mask
 // output are not supported: nncert analyses trained models.
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -25,6 +26,6 @@ Status forward(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpDropout{"Dropout", 1, 3, &infer, &forward, nullptr};
+extern const OpDef kOpDropout{"Dropout", 1, 3, &infer, &forward, nullptr, &ibp_monotone<&forward>};
 
 }  // namespace nncert::ops

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -22,6 +23,6 @@ Status forward(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpErf{"Erf", 1, 1, &infer_same_float, &forward, nullptr};
+extern const OpDef kOpErf{"Erf", 1, 1, &infer_same_float, &forward, nullptr, &ibp_monotone<&forward>};
 
 }  // namespace nncert::ops

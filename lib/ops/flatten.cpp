@@ -1,5 +1,6 @@
 // Flatten: reshape to 2-D [prod(dims[:axis]), prod(dims[axis:])] (shares storage).
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -46,6 +47,6 @@ Status forward(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpFlatten{"Flatten", 1, 1, &infer, &forward, nullptr};
+extern const OpDef kOpFlatten{"Flatten", 1, 1, &infer, &forward, nullptr, &ibp_monotone<&forward>};
 
 }  // namespace nncert::ops

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ops/op_util.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 
@@ -131,6 +132,6 @@ double gemm_flops(const Node& node, std::span<const Shape> in, std::span<const S
 
 }  // namespace
 
-extern const OpDef kOpGemm{"Gemm", 2, 3, gemm_infer, gemm_forward, gemm_flops};
+extern const OpDef kOpGemm{"Gemm", 2, 3, gemm_infer, gemm_forward, gemm_flops, &ibp_bilinear<&gemm_forward>};
 
 }  // namespace nncert::ops

@@ -3,6 +3,7 @@
 
 #include "core/parallel.h"
 #include "ops/op_util.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 
@@ -77,6 +78,6 @@ extern const OpDef kOpGlobalAveragePool{"GlobalAveragePool",
                                         1,
                                         global_average_pool_infer,
                                         global_average_pool_forward,
-                                        global_average_pool_flops};
+                                        global_average_pool_flops, &ibp_monotone<&global_average_pool_forward>};
 
 }  // namespace nncert::ops

@@ -1,5 +1,6 @@
 // Identity: y = x (shares storage).
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -16,6 +17,6 @@ Status forward(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpIdentity{"Identity", 1, 1, &infer_same, &forward, nullptr};
+extern const OpDef kOpIdentity{"Identity", 1, 1, &infer_same, &forward, nullptr, &ibp_monotone<&forward>};
 
 }  // namespace nncert::ops

@@ -5,6 +5,7 @@
 
 #include "core/parallel.h"
 #include "ops/op_util.h"
+#include "ops/interval.h"
 #include "runtime/kernels/gemm.h"
 
 namespace nncert::ops {
@@ -161,6 +162,6 @@ double mat_mul_flops(const Node& node, std::span<const Shape> in, std::span<cons
 
 }  // namespace
 
-extern const OpDef kOpMatMul{"MatMul", 2, 2, mat_mul_infer, mat_mul_forward, mat_mul_flops};
+extern const OpDef kOpMatMul{"MatMul", 2, 2, mat_mul_infer, mat_mul_forward, mat_mul_flops, &ibp_bilinear<&mat_mul_forward>};
 
 }  // namespace nncert::ops

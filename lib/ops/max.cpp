@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -18,6 +19,6 @@ Status forward(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpMax{"Max", 1, -1, &infer_broadcast, &forward, nullptr};
+extern const OpDef kOpMax{"Max", 1, -1, &infer_broadcast, &forward, nullptr, &ibp_monotone<&forward>};
 
 }  // namespace nncert::ops

@@ -8,6 +8,7 @@
 
 #include "ops/op_util.h"
 #include "ops/spatial.h"
+#include "ops/interval.h"
 #include "runtime/kernels/pool.h"
 
 namespace nncert::ops {
@@ -116,6 +117,6 @@ double max_pool_flops(const Node& node, std::span<const Shape> in, std::span<con
 
 }  // namespace
 
-extern const OpDef kOpMaxPool{"MaxPool", 1, 1, max_pool_infer, max_pool_forward, max_pool_flops};
+extern const OpDef kOpMaxPool{"MaxPool", 1, 1, max_pool_infer, max_pool_forward, max_pool_flops, &ibp_monotone<&max_pool_forward>};
 
 }  // namespace nncert::ops

@@ -2,6 +2,7 @@
 #include <type_traits>
 
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -25,8 +26,22 @@ Status forward(const Node& node,
       ctx);
 }
 
+// [a] * [b] = [min, max] of the four endpoint products (0 * inf counts as unbounded)
+Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeInfo> out_types,
+           std::vector<Interval>& out, const ExecContext& ctx) {
+  std::vector<Tensor> products;
+  for (const Tensor& a : {in[0].lo, in[0].hi})
+    for (const Tensor& b : {in[1].lo, in[1].hi}) {
+      std::vector<Tensor> p(1);
+      NNCERT_RETURN_IF_ERROR(forward(node, std::vector<Tensor>{a, b}, out_types, p, ctx));
+      products.push_back(p[0]);
+    }
+  out = {{min_tensor(products), max_tensor(products)}};
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpMul{"Mul", 2, 2, &infer_broadcast, &forward, nullptr};
+extern const OpDef kOpMul{"Mul", 2, 2, &infer_broadcast, &forward, nullptr, &ibp};
 
 }  // namespace nncert::ops

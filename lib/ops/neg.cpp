@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -28,8 +29,18 @@ Status forward(const Node& node,
                                  ctx));
 }
 
+// -[a] = [-a.hi, -a.lo]
+Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeInfo> out_types,
+           std::vector<Interval>& out, const ExecContext& ctx) {
+  std::vector<Tensor> lo(1), hi(1);
+  NNCERT_RETURN_IF_ERROR(forward(node, std::vector<Tensor>{in[0].hi}, out_types, lo, ctx));
+  NNCERT_RETURN_IF_ERROR(forward(node, std::vector<Tensor>{in[0].lo}, out_types, hi, ctx));
+  out = {{lo[0], hi[0]}};
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpNeg{"Neg", 1, 1, &infer_same, &forward, nullptr};
+extern const OpDef kOpNeg{"Neg", 1, 1, &infer_same, &forward, nullptr, &ibp};
 
 }  // namespace nncert::ops

@@ -42,6 +42,16 @@ using ForwardFn = Status (*)(const Node& node,
                              std::span<const TypeInfo> out_types,
                              std::vector<Tensor>& out,
                              const ExecContext& ctx);
+// An element-wise interval [lo, hi] over a value (both tensors of the value's shape and dtype).
+struct Interval {
+  Tensor lo, hi;
+};
+
+// Interval bound propagation (IBP): sound output intervals from input intervals. Constant inputs
+// arrive as degenerate intervals (lo == hi). `out_types` holds the concrete output shapes.
+using IbpFn = Status (*)(const Node& node, std::span<const Interval> in,
+                         std::span<const TypeInfo> out_types, std::vector<Interval>& out,
+                         const ExecContext& ctx);
 // Floating-point operations of one execution (multiply-add = 2), for benchmarks.
 using FlopsFn = double (*)(const Node& node, std::span<const Shape> in, std::span<const Shape> out);
 
@@ -52,6 +62,7 @@ struct OpDef {
   InferFn infer = nullptr;
   ForwardFn forward = nullptr;
   FlopsFn flops = nullptr;  // nullptr: counted as one op per output element
+  IbpFn ibp = nullptr;      // nullptr: no interval rule (bound engines refuse the node)
 };
 
 // nullptr if the op type is not in the table.

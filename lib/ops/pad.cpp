@@ -1,6 +1,7 @@
 // Pad: pads = [x1_begin, x2_begin, ..., x1_end, x2_end, ...] (opset >= 11 form, optional
 // constant_value and axes inputs); modes constant, reflect, edge. Negative pads crop.
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -125,6 +126,6 @@ Status forward(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpPad{"Pad", 2, 4, &infer, &forward, nullptr};
+extern const OpDef kOpPad{"Pad", 2, 4, &infer, &forward, nullptr, &ibp_monotone<&forward>};
 
 }  // namespace nncert::ops

@@ -1,9 +1,12 @@
 // Pow: elementwise y = a ^ b with numpy broadcasting. Bound propagation supports a constant
 // exponent; the runtime computes any exponent.
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <type_traits>
 
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -44,8 +47,59 @@ Status forward(const Node& node,
       ctx);
 }
 
+// [a]^p for a constant scalar exponent p:
+//   integer p, even: [min(|a|)^p, max(|a|)^p] (min |a| = 0 when 0 is in [a]); odd: monotone;
+//   p > 0 non-integer: monotone on a >= 0; p < 0: decreasing on a > 0; otherwise unbounded.
+Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeInfo> out_types,
+           std::vector<Interval>& out, const ExecContext& ctx) {
+  if (!is_exact(in[1]) || in[1].lo.numel() != 1)
+    return unsupported("Pow bounds need a constant scalar exponent");
+  const double p = in[1].lo.get(0);
+  if (in[0].lo.shape() != out_types[0].shape) return unsupported("Pow bounds with broadcasting");
+  Interval r{Tensor(out_types[0].dtype, out_types[0].shape),
+             Tensor(out_types[0].dtype, out_types[0].shape)};
+  const bool integer = std::floor(p) == p;
+  const bool even = integer && std::fmod(std::abs(p), 2.0) == 0;
+  const double inf = std::numeric_limits<double>::infinity();
+  for (int64_t i = 0; i < r.lo.numel(); ++i) {
+    const double l = in[0].lo.get(i), h = in[0].hi.get(i);
+    double ol = -inf, oh = inf;
+    if (p == 0) {
+      ol = oh = 1;
+    } else if (even) {
+      const double amin = (l <= 0 && h >= 0) ? 0.0 : std::min(std::abs(l), std::abs(h));
+      const double amax = std::max(std::abs(l), std::abs(h));
+      if (p > 0) {
+        ol = std::pow(amin, p);
+        oh = std::pow(amax, p);
+      } else if (amin > 0) {
+        ol = std::pow(amax, p);
+        oh = std::pow(amin, p);
+      }
+    } else if (integer && p > 0) {
+      ol = std::pow(l, p);
+      oh = std::pow(h, p);
+    } else if (integer && (l > 0 || h < 0)) {  // odd negative: decreasing on each side of 0
+      ol = std::pow(h, p);
+      oh = std::pow(l, p);
+    } else if (!integer && l >= 0) {
+      if (p > 0) {
+        ol = std::pow(l, p);
+        oh = std::pow(h, p);
+      } else if (l > 0) {
+        ol = std::pow(h, p);
+        oh = std::pow(l, p);
+      }
+    }
+    r.lo.set(i, ol);
+    r.hi.set(i, oh);
+  }
+  out = {r};
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpPow{"Pow", 2, 2, &infer, &forward, nullptr};
+extern const OpDef kOpPow{"Pow", 2, 2, &infer, &forward, nullptr, &ibp};
 
 }  // namespace nncert::ops

@@ -1,7 +1,10 @@
 // Reciprocal: elementwise y = 1 / x.
 #include <cmath>
 
+#include <limits>
+
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -19,8 +22,23 @@ Status forward(const Node& node,
                                    in[0], out[0], [&](T x) -> T { return T(1) / x; }, ctx));
 }
 
+// 1/[a] = [1/a.hi, 1/a.lo] when 0 is not in [a]; unbounded otherwise
+Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeInfo> out_types,
+           std::vector<Interval>& out, const ExecContext& ctx) {
+  out = {map_interval(in[0], [](double l, double h, double* ol, double* oh) {
+    if (l > 0 || h < 0) {
+      *ol = 1 / h;
+      *oh = 1 / l;
+    } else {
+      *ol = -std::numeric_limits<double>::infinity();
+      *oh = std::numeric_limits<double>::infinity();
+    }
+  })};
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpReciprocal{"Reciprocal", 1, 1, &infer_same_float, &forward, nullptr};
+extern const OpDef kOpReciprocal{"Reciprocal", 1, 1, &infer_same_float, &forward, nullptr, &ibp};
 
 }  // namespace nncert::ops

@@ -1,6 +1,7 @@
 // ReduceMean: y = mean of x over `axes` (keepdims default 1); axes as an input (opset 18 form;
 // the ONNX frontend rewrites the attribute form of older opsets).
 #include "ops/reduce.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -14,6 +15,6 @@ Status forward(const Node& node,
 }
 }  // namespace
 
-extern const OpDef kOpReduceMean{"ReduceMean", 1, 2, &infer_reduce, &forward, nullptr};
+extern const OpDef kOpReduceMean{"ReduceMean", 1, 2, &infer_reduce, &forward, nullptr, &ibp_monotone<&forward>};
 
 }  // namespace nncert::ops

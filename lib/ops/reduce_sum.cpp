@@ -1,6 +1,7 @@
 // ReduceSum: y = sum of x over `axes` (keepdims default 1). Also holds the shared reduction
 // driver used by ReduceMean (ops/reduce.h).
 #include "ops/reduce.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 
@@ -97,6 +98,6 @@ Status forward(const Node& node,
 }
 }  // namespace
 
-extern const OpDef kOpReduceSum{"ReduceSum", 1, 2, &infer_reduce, &forward, nullptr};
+extern const OpDef kOpReduceSum{"ReduceSum", 1, 2, &infer_reduce, &forward, nullptr, &ibp_monotone<&forward>};
 
 }  // namespace nncert::ops

@@ -1,6 +1,7 @@
 // Reshape: same data, new shape. Target entries: -1 = inferred (at most one), 0 = copy the input
 // extent (unless allowzero = 1).
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -74,6 +75,6 @@ Status forward(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpReshape{"Reshape", 2, 2, &infer, &forward, nullptr};
+extern const OpDef kOpReshape{"Reshape", 2, 2, &infer, &forward, nullptr, &ibp_monotone<&forward>};
 
 }  // namespace nncert::ops

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -22,6 +23,6 @@ Status forward(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpSign{"Sign", 1, 1, &infer_same, &forward, nullptr};
+extern const OpDef kOpSign{"Sign", 1, 1, &infer_same, &forward, nullptr, &ibp_monotone<&forward>};
 
 }  // namespace nncert::ops

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -142,6 +143,6 @@ Status forward(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpSlice{"Slice", 3, 5, &infer, &forward, nullptr};
+extern const OpDef kOpSlice{"Slice", 3, 5, &infer, &forward, nullptr, &ibp_monotone<&forward>};
 
 }  // namespace nncert::ops

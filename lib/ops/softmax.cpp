@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -63,8 +64,46 @@ Status forward(const Node& node,
   });
 }
 
+// y_i = 1 / (1 + sum_{j != i} exp(x_j - x_i)) is increasing in x_i and decreasing in x_j, so
+//   lo_i = 1 / (1 + sum_{j != i} exp(hi_j - lo_i)),  hi_i = 1 / (1 + sum_{j != i} exp(lo_j - hi_i))
+Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeInfo> out_types,
+           std::vector<Interval>& out, const ExecContext& ctx) {
+  const Tensor& xl = in[0].lo;
+  const Tensor& xh = in[0].hi;
+  const bool legacy = node.attrs.get_int("legacy_2d", 0) != 0;
+  NNCERT_ASSIGN_OR_RETURN(int64_t axis,
+                          normalize_axis(node.attrs.get_int("axis", legacy ? 1 : -1), xl.rank()));
+  int64_t outer = 1, n = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= xl.dim(d);
+  if (legacy) {
+    for (int64_t d = axis; d < xl.rank(); ++d) n *= xl.dim(d);
+  } else {
+    n = xl.dim(axis);
+    for (int64_t d = axis + 1; d < xl.rank(); ++d) inner *= xl.dim(d);
+  }
+  Interval r{Tensor(xl.dtype(), xl.shape()), Tensor(xl.dtype(), xl.shape())};
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t k = 0; k < inner; ++k) {
+      const int64_t base = o * n * inner + k;
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t ii = base + i * inner;
+        double sl = 0, sh = 0;
+        for (int64_t j = 0; j < n; ++j) {
+          if (j == i) continue;
+          const int64_t jj = base + j * inner;
+          sl += std::exp(xh.get(jj) - xl.get(ii));
+          sh += std::exp(xl.get(jj) - xh.get(ii));
+        }
+        r.lo.set(ii, 1 / (1 + sl));
+        r.hi.set(ii, 1 / (1 + sh));
+      }
+    }
+  out = {r};
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpSoftmax{"Softmax", 1, 1, &infer, &forward, nullptr};
+extern const OpDef kOpSoftmax{"Softmax", 1, 1, &infer, &forward, nullptr, &ibp};
 
 }  // namespace nncert::ops

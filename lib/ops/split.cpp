@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -83,6 +84,6 @@ Status forward(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpSplit{"Split", 1, 2, &infer, &forward, nullptr};
+extern const OpDef kOpSplit{"Split", 1, 2, &infer, &forward, nullptr, &ibp_monotone<&forward>};
 
 }  // namespace nncert::ops

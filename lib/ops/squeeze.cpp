@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -48,6 +49,6 @@ Status forward(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpSqueeze{"Squeeze", 1, 2, &infer, &forward, nullptr};
+extern const OpDef kOpSqueeze{"Squeeze", 1, 2, &infer, &forward, nullptr, &ibp_monotone<&forward>};
 
 }  // namespace nncert::ops

@@ -2,6 +2,7 @@
 #include <type_traits>
 
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -25,8 +26,18 @@ Status forward(const Node& node,
       ctx);
 }
 
+// [a] - [b] = [a.lo - b.hi, a.hi - b.lo]
+Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeInfo> out_types,
+           std::vector<Interval>& out, const ExecContext& ctx) {
+  std::vector<Tensor> lo(1), hi(1);
+  NNCERT_RETURN_IF_ERROR(forward(node, std::vector<Tensor>{in[0].lo, in[1].hi}, out_types, lo, ctx));
+  NNCERT_RETURN_IF_ERROR(forward(node, std::vector<Tensor>{in[0].hi, in[1].lo}, out_types, hi, ctx));
+  out = {{lo[0], hi[0]}};
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpSub{"Sub", 2, 2, &infer_broadcast, &forward, nullptr};
+extern const OpDef kOpSub{"Sub", 2, 2, &infer_broadcast, &forward, nullptr, &ibp};
 
 }  // namespace nncert::ops

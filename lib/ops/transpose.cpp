@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -70,6 +71,6 @@ Status forward(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpTranspose{"Transpose", 1, 1, &infer, &forward, nullptr};
+extern const OpDef kOpTranspose{"Transpose", 1, 1, &infer, &forward, nullptr, &ibp_monotone<&forward>};
 
 }  // namespace nncert::ops

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 
 namespace nncert::ops {
 namespace {
@@ -40,6 +41,6 @@ Status forward(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpUnsqueeze{"Unsqueeze", 2, 2, &infer, &forward, nullptr};
+extern const OpDef kOpUnsqueeze{"Unsqueeze", 2, 2, &infer, &forward, nullptr, &ibp_monotone<&forward>};
 
 }  // namespace nncert::ops

@@ -111,5 +111,26 @@ contains "$tmp/err" "per-sample input size 2" "input size message"
 expect 3 "unwritable output" -- "$bin" run "$fx/toy/model.onnx" --input "$tmp/x.json" --output /nonexistent/dir/y.json
 expect 5 "run unsupported model" -- "$bin" run "$m/unsupported_ops.onnx" --input "$tmp/x.json"
 
+# bounds
+python_free_box='{"lower": [-1, -2], "upper": [1, 2]}'
+echo "$python_free_box" >"$tmp/box.json"
+expect 0 "bounds ibp" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --output "$tmp/b.json"
+contains "$tmp/b.json" '"method": "ibp"' "bounds output names the method"
+contains "$tmp/b.json" '"lower"' "bounds output has lower bounds"
+contains "$tmp/b.json" '"time_s"' "bounds output has the time"
+echo '[[1.0], [-1.0]]' >"$tmp/C.json"
+expect 0 "bounds with a spec matrix" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --spec-matrix "$tmp/C.json"
+expect 5 "crown not available yet" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --method crown
+expect 2 "unknown method" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --method magic
+expect 3 "missing box" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/nobox.json"
+echo '{"lower": [0]}' >"$tmp/badbox.json"
+expect 4 "box without upper" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/badbox.json"
+echo '{"lower": [0, 0, 0], "upper": [1, 1, 1]}' >"$tmp/bigbox.json"
+expect 6 "box of the wrong size" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/bigbox.json"
+echo '{"lower": [1, 0], "upper": [0, 1]}' >"$tmp/invbox.json"
+expect 2 "lower above upper" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/invbox.json"
+echo '[[1.0, 2.0]]' >"$tmp/badC.json"
+expect 6 "spec matrix of the wrong width" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --spec-matrix "$tmp/badC.json"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
