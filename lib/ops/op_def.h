@@ -52,6 +52,13 @@ struct Interval {
 using IbpFn = Status (*)(const Node& node, std::span<const Interval> in,
                          std::span<const TypeInfo> out_types, std::vector<Interval>& out,
                          const ExecContext& ctx);
+// Vector-Jacobian product (reverse-mode autodiff): from the forward inputs `in`, outputs `out`
+// and the loss gradients `grad_out` w.r.t. each output (an invalid tensor means zero), compute
+// `grad_in[i]` = d loss / d in[i] with in[i]'s shape and dtype. `grad_in` arrives with one invalid
+// tensor per input; inputs that take no gradient (integers, axes, shapes) stay invalid.
+using VjpFn = Status (*)(const Node& node, std::span<const Tensor> in,
+                         std::span<const Tensor> out, std::span<const Tensor> grad_out,
+                         std::vector<Tensor>& grad_in, const ExecContext& ctx);
 // Floating-point operations of one execution (multiply-add = 2), for benchmarks.
 using FlopsFn = double (*)(const Node& node, std::span<const Shape> in, std::span<const Shape> out);
 
@@ -63,6 +70,7 @@ struct OpDef {
   ForwardFn forward = nullptr;
   FlopsFn flops = nullptr;  // nullptr: counted as one op per output element
   IbpFn ibp = nullptr;      // nullptr: no interval rule (bound engines refuse the node)
+  VjpFn vjp = nullptr;      // nullptr: not differentiable here (autodiff refuses the node)
 };
 
 // nullptr if the op type is not in the table.

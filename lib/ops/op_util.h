@@ -175,3 +175,9 @@ AxisBlocks axis_blocks(const Shape& s, int64_t axis);
     }                                                    \
     return ::nncert::Status::ok();                       \
   }()
+
+namespace nncert::ops {
+// The gradient of a broadcast operand: sums `grad` (shaped like the broadcast result) over the
+// axes that broadcasting expanded, giving a tensor of `shape` (numpy's unbroadcast).
+Tensor sum_to_shape(const Tensor& grad, const Shape& shape);
+}  // namespace nncert::ops

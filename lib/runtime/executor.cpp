@@ -46,12 +46,35 @@ double Executor::last_flops() const {
 }
 
 Expected<std::vector<Tensor>> Executor::run(const std::vector<Tensor>& inputs) {
+  std::vector<Tensor> values;
+  NNCERT_RETURN_IF_ERROR(execute(inputs, /*keep_all=*/false, values));
+  const Graph& g = *graph_;
+  std::vector<Tensor> result;
+  for (ValueId o : g.outputs()) {
+    const auto i = static_cast<size_t>(o);
+    result.push_back(constants_[i].is_valid() ? constants_[i] : values[i]);
+    if (!result.back().is_valid())
+      return Status(ErrorCode::kInternal, "output '" + g.value(o).name + "' was not computed");
+  }
+  return result;
+}
+
+Expected<std::vector<Tensor>> Executor::run_all(const std::vector<Tensor>& inputs) {
+  std::vector<Tensor> values;
+  NNCERT_RETURN_IF_ERROR(execute(inputs, /*keep_all=*/true, values));
+  for (size_t v = 0; v < values.size(); ++v)
+    if (constants_[v].is_valid()) values[v] = constants_[v];
+  return values;
+}
+
+Status Executor::execute(const std::vector<Tensor>& inputs, bool keep_all,
+                         std::vector<Tensor>& values) {
   const Graph& g = *graph_;
   if (inputs.size() != g.inputs().size())
     return Status(ErrorCode::kInvalidArgument,
                   "the model has " + std::to_string(g.inputs().size()) + " input(s), got " +
                       std::to_string(inputs.size()));
-  std::vector<Tensor> values(g.num_values());
+  values.assign(g.num_values(), Tensor());
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Value& v = g.value(g.inputs()[i]);
     const Tensor& t = inputs[i];
@@ -130,20 +153,13 @@ Expected<std::vector<Tensor>> Executor::run(const std::vector<Tensor>& inputs) {
       }
       // Free inputs whose last reader this was.
       for (ValueId vid : n.inputs)
-        if (vid >= 0 && last_use_[static_cast<size_t>(vid)] == static_cast<int>(k))
+        if (!keep_all && vid >= 0 && last_use_[static_cast<size_t>(vid)] == static_cast<int>(k))
           values[static_cast<size_t>(vid)] = Tensor();
     }
   } catch (const std::bad_alloc&) {
     return Status(ErrorCode::kOutOfMemory, "out of memory while executing the model");
   }
-  std::vector<Tensor> result;
-  for (ValueId o : g.outputs()) {
-    const size_t i = static_cast<size_t>(o);
-    result.push_back(constants_[i].is_valid() ? constants_[i] : values[i]);
-    if (!result.back().is_valid())
-      return Status(ErrorCode::kInternal, "output '" + g.value(o).name + "' was not computed");
-  }
-  return result;
+  return Status::ok();
 }
 
 }  // namespace nncert

@@ -32,6 +32,9 @@ class Executor {
   // Runs on one tensor per graph input (float inputs are converted to the run's dtype; a
   // dynamic dimension takes the given extent). Returns one tensor per graph output.
   Expected<std::vector<Tensor>> run(const std::vector<Tensor>& inputs);
+  // Same, but returns the tensor of every value (indexed by ValueId; constants included) and
+  // frees nothing: the tape that reverse-mode autodiff needs.
+  Expected<std::vector<Tensor>> run_all(const std::vector<Tensor>& inputs);
 
   // Floating-point operations of the last run, per node (in node order of the graph).
   const std::vector<NodeStats>& last_stats() const { return stats_; }
@@ -40,6 +43,7 @@ class Executor {
 
  private:
   Executor(const Graph& graph, RunOptions options) : graph_(&graph), options_(options) {}
+  Status execute(const std::vector<Tensor>& inputs, bool keep_all, std::vector<Tensor>& values);
   const Graph* graph_;
   RunOptions options_;
   std::vector<NodeId> order_;

@@ -577,7 +577,7 @@ std::vector<Entry> entries() {
   return es;
 }
 
-TEST_CASE("IBP bounds contain every sampled output, for every op with a rule", "[ibp]") {
+TEST_CASE("IBP bounds contain every sampled output for every op with a rule", "[ibp]") {
   std::set<std::string> covered;
   Rng rng(20240607);
   for (const Entry& e : entries()) {
