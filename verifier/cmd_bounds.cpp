@@ -1,10 +1,11 @@
 // verify-model bounds MODEL --box BOX.json --method ibp [--spec-matrix C.json] [--dtype ...]
 // [--threads N] [--output OUT.json]: sound lower/upper bounds of every output of the first model
 // output (or of every row of C * output) over an input box.
-#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "bounds/ibp.h"
@@ -29,7 +30,8 @@ struct BoundsCmdOptions {
 
 Expected<nlohmann::json> read_json_file(const std::string& path, const char* what) {
   std::ifstream f(path);
-  if (!f) return Status(ErrorCode::kIoError, std::string("cannot open ") + what + " '" + path + "'");
+  if (!f)
+    return Status(ErrorCode::kIoError, std::string("cannot open ") + what + " '" + path + "'");
   try {
     return nlohmann::json::parse(f);
   } catch (const nlohmann::json::exception& e) {
@@ -37,7 +39,8 @@ Expected<nlohmann::json> read_json_file(const std::string& path, const char* wha
   }
 }
 
-Expected<std::vector<double>> number_array(const nlohmann::json& j, const std::string& key,
+Expected<std::vector<double>> number_array(const nlohmann::json& j,
+                                           const std::string& key,
                                            const std::string& path) {
   if (!j.is_object() || !j.contains(key) || !j[key].is_array())
     return Status(ErrorCode::kParseError,
@@ -45,8 +48,8 @@ Expected<std::vector<double>> number_array(const nlohmann::json& j, const std::s
   std::vector<double> v;
   for (const auto& x : j[key]) {
     if (!x.is_number())
-      return Status(ErrorCode::kParseError, "box file '" + path + "': \"" + key +
-                                                "\" holds a non-number");
+      return Status(ErrorCode::kParseError,
+                    "box file '" + path + "': \"" + key + "\" holds a non-number");
     v.push_back(x.get<double>());
   }
   return v;
@@ -60,21 +63,26 @@ int run_bounds() {
   ModelLoadOptions lo;
   lo.nnet_normalize = !g_bounds.no_normalize;
   auto loaded = load_model(g_bounds.model, lo);
-  if (!loaded) return report_error(loaded.status());
+  if (!loaded)
+    return report_error(loaded.status());
   print_warnings(loaded->warnings);
   Graph& g = loaded->graph;
   if (g.inputs().size() != 1)
     return report_error({ErrorCode::kUnsupported, "bounds need a model with exactly one input"});
   auto box = read_json_file(g_bounds.box, "box file");
-  if (!box) return report_error(box.status());
+  if (!box)
+    return report_error(box.status());
   auto lower = number_array(*box, "lower", g_bounds.box);
-  if (!lower) return report_error(lower.status());
+  if (!lower)
+    return report_error(lower.status());
   auto upper = number_array(*box, "upper", g_bounds.box);
-  if (!upper) return report_error(upper.status());
+  if (!upper)
+    return report_error(upper.status());
   const Value& in = g.value(g.inputs()[0]);
   Shape shape = in.shape_known ? in.shape : Shape{static_cast<int64_t>(lower->size())};
   for (auto& d : shape)
-    if (d < 0) d = 1;  // bounds are per sample
+    if (d < 0)
+      d = 1;  // bounds are per sample
   if (static_cast<int64_t>(lower->size()) != shape_numel(shape) || lower->size() != upper->size())
     return report_error({ErrorCode::kShapeMismatch,
                          "box has " + std::to_string(lower->size()) + " lower and " +
@@ -85,17 +93,19 @@ int run_bounds() {
     if (!((*lower)[i] <= (*upper)[i]))
       return report_error({ErrorCode::kInvalidArgument,
                            "box lower > upper (or NaN) at element " + std::to_string(i)});
-  if (Status st = specialize_inputs(g, {shape}); !st.is_ok()) return report_error(st);
+  if (Status st = specialize_inputs(g, {shape}); !st.is_ok())
+    return report_error(st);
   BoundOptions bo;
   bo.dtype = g_bounds.dtype == "float32" ? DType::kF32 : DType::kF64;
   bo.threads = g_bounds.threads;
-  std::vector<Interval> inputs{{Tensor::from_vector<double>(shape, *lower),
-                                Tensor::from_vector<double>(shape, *upper)}};
+  std::vector<Interval> inputs{
+      {Tensor::from_vector<double>(shape, *lower), Tensor::from_vector<double>(shape, *upper)}};
   const auto t0 = std::chrono::steady_clock::now();
   Interval result;
   if (!g_bounds.spec.empty()) {
     auto cj = read_json_file(g_bounds.spec, "spec matrix");
-    if (!cj) return report_error(cj.status());
+    if (!cj)
+      return report_error(cj.status());
     std::vector<std::vector<double>> c;
     try {
       c = cj->get<std::vector<std::vector<double>>>();
@@ -104,11 +114,13 @@ int run_bounds() {
                            "spec matrix '" + g_bounds.spec + "' must be a list of number rows"});
     }
     auto r = ibp_spec(g, inputs, c, bo);
-    if (!r) return report_error(r.status());
+    if (!r)
+      return report_error(r.status());
     result = *r;
   } else {
     auto r = ibp_outputs(g, inputs, bo);
-    if (!r) return report_error(r.status());
+    if (!r)
+      return report_error(r.status());
     result = (*r)[0];
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -135,21 +147,26 @@ void add_bounds_command(CLI::App& app, int (*&run)()) {
   CLI::App* sub = app.add_subcommand(
       "bounds", "Sound lower/upper bounds of the model outputs over an input box.");
   sub->add_option("model", g_bounds.model, "model file (.onnx or .nnet)")->required();
-  sub->add_option("--box", g_bounds.box,
+  sub->add_option("--box",
+                  g_bounds.box,
                   "JSON {\"lower\": [...], \"upper\": [...]}, flat row-major over the first input")
       ->required();
-  sub->add_option("--method", g_bounds.method,
+  sub->add_option("--method",
+                  g_bounds.method,
                   "bound method: ibp (crown and alpha-crown are not available yet)")
       ->check(CLI::IsMember({"ibp", "crown", "alpha-crown"}));
-  sub->add_option("--spec-matrix", g_bounds.spec,
+  sub->add_option("--spec-matrix",
+                  g_bounds.spec,
                   "JSON matrix C (rows = specs, columns = outputs): bound C * output instead");
   sub->add_option("--dtype", g_bounds.dtype, "precision of the bound computation")
       ->check(CLI::IsMember({"float32", "float64"}));
   sub->add_option("--threads", g_bounds.threads, "threads to use (0 = all cores)")
       ->check(CLI::Range(0, 256));
-  sub->add_option("--output,-o", g_bounds.output,
+  sub->add_option("--output,-o",
+                  g_bounds.output,
                   "write {\"lower\", \"upper\", \"method\", \"time_s\"} here (default: stdout)");
-  sub->add_flag("--no-normalization", g_bounds.no_normalize,
+  sub->add_flag("--no-normalization",
+                g_bounds.no_normalize,
                 ".nnet: leave out input clipping/normalisation and output de-normalisation");
   sub->callback([&run] { run = &run_bounds; });
 }

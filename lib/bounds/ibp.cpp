@@ -9,8 +9,10 @@
 namespace nncert {
 
 Status BoundOptions::validate() const {
-  if (!is_float(dtype)) return {ErrorCode::kInvalidArgument, "bound dtype must be float32/64"};
-  if (threads < 0) return {ErrorCode::kInvalidArgument, "threads must be >= 0"};
+  if (!is_float(dtype))
+    return {ErrorCode::kInvalidArgument, "bound dtype must be float32/64"};
+  if (threads < 0)
+    return {ErrorCode::kInvalidArgument, "threads must be >= 0"};
   return Status::ok();
 }
 
@@ -21,27 +23,32 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // NaN endpoints mean "nothing known": widen them.
 void widen_nan(Interval& v) {
   for (int64_t i = 0; i < v.lo.numel(); ++i) {
-    if (std::isnan(v.lo.get(i))) v.lo.set(i, -kInf);
-    if (std::isnan(v.hi.get(i))) v.hi.set(i, kInf);
+    if (std::isnan(v.lo.get(i)))
+      v.lo.set(i, -kInf);
+    if (std::isnan(v.hi.get(i)))
+      v.hi.set(i, kInf);
   }
 }
 
-Interval exact(const Tensor& t) { return {t, t}; }
+Interval exact(const Tensor& t) {
+  return {t, t};
+}
 
 }  // namespace
 
-Expected<std::vector<Interval>> ibp_all(const Graph& g, const std::vector<Interval>& inputs,
+Expected<std::vector<Interval>> ibp_all(const Graph& g,
+                                        const std::vector<Interval>& inputs,
                                         const BoundOptions& options) {
   NNCERT_RETURN_IF_ERROR(options.validate());
   if (inputs.size() != g.inputs().size())
-    return Status(ErrorCode::kInvalidArgument, "the model has " +
-                                                   std::to_string(g.inputs().size()) +
-                                                   " inputs, got " +
-                                                   std::to_string(inputs.size()) + " intervals");
+    return Status(ErrorCode::kInvalidArgument,
+                  "the model has " + std::to_string(g.inputs().size()) + " inputs, got " +
+                      std::to_string(inputs.size()) + " intervals");
   std::vector<NodeId> missing;
   for (size_t i = 0; i < g.num_nodes(); ++i) {
     const OpDef* def = find_op(g.node(static_cast<NodeId>(i)).op);
-    if (def == nullptr || def->ibp == nullptr) missing.push_back(static_cast<NodeId>(i));
+    if (def == nullptr || def->ibp == nullptr)
+      missing.push_back(static_cast<NodeId>(i));
   }
   if (!missing.empty()) {
     std::string msg = std::to_string(missing.size()) + " node(s) without an interval rule: ";
@@ -60,8 +67,8 @@ Expected<std::vector<Interval>> ibp_all(const Graph& g, const std::vector<Interv
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Interval& in = inputs[i];
     if (!in.lo.is_valid() || !in.hi.is_valid() || in.lo.shape() != in.hi.shape())
-      return Status(ErrorCode::kInvalidArgument, "input interval " + std::to_string(i) +
-                                                     " needs lower and upper of one shape");
+      return Status(ErrorCode::kInvalidArgument,
+                    "input interval " + std::to_string(i) + " needs lower and upper of one shape");
     for (int64_t k = 0; k < in.lo.numel(); ++k)
       if (!(in.lo.get(k) <= in.hi.get(k)))
         return Status(ErrorCode::kInvalidArgument,
@@ -92,25 +99,30 @@ Expected<std::vector<Interval>> ibp_all(const Graph& g, const std::vector<Interv
           ti.dtype = iv.lo.dtype();
           ti.shape = iv.lo.shape();
           // Shape rules may read values (Reshape's target): those inputs are exact.
-          if (iv.lo.raw() == iv.hi.raw()) ti.value = iv.lo;
+          if (iv.lo.raw() == iv.hi.raw())
+            ti.value = iv.lo;
         }
         types.push_back(std::move(ti));
       }
       out_types.clear();
       Status st = def->infer(n, types, out_types);
-      if (!st.is_ok()) return st.with_context("node " + n.display());
+      if (!st.is_ok())
+        return st.with_context("node " + n.display());
       out_types.resize(n.outputs.size());
       std::vector<Interval> out;
       st = def->ibp(n, in, out_types, out, ctx);
-      if (!st.is_ok()) return st.with_context("interval bounds of node " + n.display());
+      if (!st.is_ok())
+        return st.with_context("interval bounds of node " + n.display());
       for (size_t k = 0; k < n.outputs.size() && k < out.size(); ++k) {
-        if (n.outputs[k] == kNoValue) continue;
+        if (n.outputs[k] == kNoValue)
+          continue;
         Interval& o = out[k];
         if (is_float(o.lo.dtype()) && o.lo.dtype() != options.dtype) {
           o.lo = o.lo.to(options.dtype);
           o.hi = o.hi.to(options.dtype);
         }
-        if (is_float(o.lo.dtype())) widen_nan(o);
+        if (is_float(o.lo.dtype()))
+          widen_nan(o);
         val[static_cast<size_t>(n.outputs[k])] = std::move(o);
       }
     }
@@ -120,11 +132,13 @@ Expected<std::vector<Interval>> ibp_all(const Graph& g, const std::vector<Interv
   return val;
 }
 
-Expected<std::vector<Interval>> ibp_outputs(const Graph& g, const std::vector<Interval>& inputs,
+Expected<std::vector<Interval>> ibp_outputs(const Graph& g,
+                                            const std::vector<Interval>& inputs,
                                             const BoundOptions& options) {
   NNCERT_ASSIGN_OR_RETURN(auto all, ibp_all(g, inputs, options));
   std::vector<Interval> out;
-  for (ValueId o : g.outputs()) out.push_back(all[static_cast<size_t>(o)]);
+  for (ValueId o : g.outputs())
+    out.push_back(all[static_cast<size_t>(o)]);
   return out;
 }
 
@@ -141,30 +155,38 @@ struct LastLinear {
 std::optional<LastLinear> last_linear(const Graph& g) {
   const ValueId y = g.outputs()[0];
   NodeId pid = g.value(y).producer;
-  if (pid == kNoNode) return std::nullopt;
+  if (pid == kNoNode)
+    return std::nullopt;
   const Node* node = &g.node(pid);
   LastLinear ll;
   std::vector<double> add_bias;
   if (node->op == "Add" && node->inputs.size() == 2) {
     const int ci = g.is_constant(node->inputs[1]) ? 1 : (g.is_constant(node->inputs[0]) ? 0 : -1);
-    if (ci < 0) return std::nullopt;
+    if (ci < 0)
+      return std::nullopt;
     const ValueId other = node->inputs[static_cast<size_t>(1 - ci)];
-    if (g.value(other).producer == kNoNode || g.consumers(other).size() != 1) return std::nullopt;
+    if (g.value(other).producer == kNoNode || g.consumers(other).size() != 1)
+      return std::nullopt;
     add_bias = g.value(node->inputs[static_cast<size_t>(ci)]).constant->to_double_vector();
     node = &g.node(g.value(other).producer);
-    if (node->op != "MatMul") return std::nullopt;
+    if (node->op != "MatMul")
+      return std::nullopt;
   }
-  if (node->op != "Gemm" && node->op != "MatMul") return std::nullopt;
+  if (node->op != "Gemm" && node->op != "MatMul")
+    return std::nullopt;
   if (node->inputs.size() < 2 || !g.is_constant(node->inputs[1]) || g.is_constant(node->inputs[0]))
     return std::nullopt;
   const Tensor& w = *g.value(node->inputs[1]).constant;
-  if (w.rank() != 2) return std::nullopt;
+  if (w.rank() != 2)
+    return std::nullopt;
   const Value& hv = g.value(node->inputs[0]);
-  if (!hv.shape_known || hv.shape.size() != 2 || hv.shape[0] != 1) return std::nullopt;
+  if (!hv.shape_known || hv.shape.size() != 2 || hv.shape[0] != 1)
+    return std::nullopt;
   double alpha = 1, beta = 1;
   bool tb = false;
   if (node->op == "Gemm") {
-    if (node->attrs.get_int("transA", 0) != 0) return std::nullopt;
+    if (node->attrs.get_int("transA", 0) != 0)
+      return std::nullopt;
     tb = node->attrs.get_int("transB", 0) != 0;
     alpha = node->attrs.get_float("alpha", 1);
     beta = node->attrs.get_float("beta", 1);
@@ -178,13 +200,17 @@ std::optional<LastLinear> last_linear(const Graph& g) {
       ll.w[static_cast<size_t>(i * ll.n + j)] = alpha * w.get(tb ? j * ll.k + i : i * ll.n + j);
   ll.b.assign(static_cast<size_t>(ll.n), 0.0);
   if (node->op == "Gemm" && node->inputs.size() > 2 && node->inputs[2] != kNoValue) {
-    if (!g.is_constant(node->inputs[2])) return std::nullopt;
+    if (!g.is_constant(node->inputs[2]))
+      return std::nullopt;
     const Tensor& c = *g.value(node->inputs[2]).constant;
-    if (c.numel() != ll.n && c.numel() != 1) return std::nullopt;
-    for (int64_t j = 0; j < ll.n; ++j) ll.b[static_cast<size_t>(j)] = beta * c.get(c.numel() == 1 ? 0 : j);
+    if (c.numel() != ll.n && c.numel() != 1)
+      return std::nullopt;
+    for (int64_t j = 0; j < ll.n; ++j)
+      ll.b[static_cast<size_t>(j)] = beta * c.get(c.numel() == 1 ? 0 : j);
   }
   if (!add_bias.empty()) {
-    if (static_cast<int64_t>(add_bias.size()) != ll.n && add_bias.size() != 1) return std::nullopt;
+    if (static_cast<int64_t>(add_bias.size()) != ll.n && add_bias.size() != 1)
+      return std::nullopt;
     for (int64_t j = 0; j < ll.n; ++j)
       ll.b[static_cast<size_t>(j)] += add_bias[add_bias.size() == 1 ? 0 : static_cast<size_t>(j)];
   }
@@ -192,8 +218,11 @@ std::optional<LastLinear> last_linear(const Graph& g) {
 }
 
 // Interval of sum_j m[r][j] * x_j + c_r over x in [lo, hi] (centre/radius).
-Interval affine_interval(const std::vector<std::vector<double>>& m, const std::vector<double>& c,
-                         const Tensor& lo, const Tensor& hi, DType dtype) {
+Interval affine_interval(const std::vector<std::vector<double>>& m,
+                         const std::vector<double>& c,
+                         const Tensor& lo,
+                         const Tensor& hi,
+                         DType dtype) {
   const auto rows = static_cast<int64_t>(m.size());
   Interval r{Tensor(dtype, {rows}), Tensor(dtype, {rows})};
   for (int64_t i = 0; i < rows; ++i) {
@@ -214,7 +243,8 @@ Interval affine_interval(const std::vector<std::vector<double>>& m, const std::v
 
 }  // namespace
 
-Expected<Interval> ibp_spec(const Graph& g, const std::vector<Interval>& inputs,
+Expected<Interval> ibp_spec(const Graph& g,
+                            const std::vector<Interval>& inputs,
                             const std::vector<std::vector<double>>& c,
                             const BoundOptions& options) {
   NNCERT_ASSIGN_OR_RETURN(auto all, ibp_all(g, inputs, options));
@@ -231,7 +261,8 @@ Expected<Interval> ibp_spec(const Graph& g, const std::vector<Interval>& inputs,
     for (size_t r = 0; r < c.size(); ++r) {
       for (int64_t j = 0; j < ll->n; ++j) {
         const double cr = c[r][static_cast<size_t>(j)];
-        if (cr == 0) continue;
+        if (cr == 0)
+          continue;
         cb[r] += cr * ll->b[static_cast<size_t>(j)];
         for (int64_t i = 0; i < ll->k; ++i)
           cw[r][static_cast<size_t>(i)] += cr * ll->w[static_cast<size_t>(i * ll->n + j)];

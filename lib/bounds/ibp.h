@@ -20,17 +20,20 @@ struct BoundOptions {
 
 // Interval of every value (indexed by ValueId; invalid tensors for values not computed). The
 // graph must be prepared; `inputs` gives one interval per graph input (lo <= hi element-wise).
-Expected<std::vector<Interval>> ibp_all(const Graph& g, const std::vector<Interval>& inputs,
+Expected<std::vector<Interval>> ibp_all(const Graph& g,
+                                        const std::vector<Interval>& inputs,
                                         const BoundOptions& options = {});
 
 // Intervals of the graph outputs.
-Expected<std::vector<Interval>> ibp_outputs(const Graph& g, const std::vector<Interval>& inputs,
+Expected<std::vector<Interval>> ibp_outputs(const Graph& g,
+                                            const std::vector<Interval>& inputs,
                                             const BoundOptions& options = {});
 
 // IBP bounds of C * y for the first output y (flattened per sample, batch 1): when y is produced by
 // Gemm/MatMul with constant weights W and bias b, C is folded into the layer, (C W) h + C b, from
 // the interval of h (tighter than multiplying y's interval by C); otherwise C times y's interval.
-Expected<Interval> ibp_spec(const Graph& g, const std::vector<Interval>& inputs,
+Expected<Interval> ibp_spec(const Graph& g,
+                            const std::vector<Interval>& inputs,
                             const std::vector<std::vector<double>>& c,
                             const BoundOptions& options = {});
 

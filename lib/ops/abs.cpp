@@ -1,11 +1,11 @@
 // Abs: elementwise y = |x|.
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 
-#include <algorithm>
-
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/vjp_util.h"
 
 namespace nncert::ops {
 namespace {
@@ -32,8 +32,11 @@ Status forward(const Node& node,
 }
 
 // |[a]| = [a] if a.lo >= 0; [-a.hi, -a.lo] if a.hi <= 0; else [0, max(-a.lo, a.hi)]
-Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeInfo> out_types,
-           std::vector<Interval>& out, const ExecContext& ctx) {
+Status ibp(const Node& node,
+           std::span<const Interval> in,
+           std::span<const TypeInfo> out_types,
+           std::vector<Interval>& out,
+           const ExecContext& ctx) {
   out = {map_interval(in[0], [](double l, double h, double* ol, double* oh) {
     if (l >= 0) {
       *ol = l;
@@ -49,8 +52,23 @@ Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeI
   return Status::ok();
 }
 
+// dL/dx = dL/dy * sign(x)  (0 at x == 0)
+Status vjp(const Node& /*node*/,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& /*ctx*/) {
+  return vjp_unary(in, out, grad_out, grad_in, [&](auto x, auto y) {
+    using T = decltype(x);
+    (void)x;
+    (void)y;
+    return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));
+  });
+}
+
 }  // namespace
 
-extern const OpDef kOpAbs{"Abs", 1, 1, &infer_same, &forward, nullptr, &ibp};
+extern const OpDef kOpAbs{"Abs", 1, 1, &infer_same, &forward, nullptr, &ibp, &vjp};
 
 }  // namespace nncert::ops

@@ -3,6 +3,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/vjp_util.h"
 
 namespace nncert::ops {
 namespace {
@@ -26,8 +27,37 @@ Status forward(const Node& node,
       ctx);
 }
 
+// dL/da = unbroadcast(dL/dy), dL/db = unbroadcast(dL/dy)
+Status vjp(const Node& /*node*/,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& /*ctx*/) {
+  return vjp_binary(
+      in,
+      out,
+      grad_out,
+      grad_in,
+      [](auto a, auto b, auto y) {
+        using T = decltype(a);
+        (void)a;
+        (void)b;
+        (void)y;
+        return T(1);
+      },
+      [](auto a, auto b, auto y) {
+        using T = decltype(a);
+        (void)a;
+        (void)b;
+        (void)y;
+        return T(1);
+      });
+}
+
 }  // namespace
 
-extern const OpDef kOpAdd{"Add", 2, 2, &infer_broadcast, &forward, nullptr, &ibp_monotone<&forward>};
+extern const OpDef kOpAdd{
+    "Add", 2, 2, &infer_broadcast, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
 
 }  // namespace nncert::ops

@@ -2,9 +2,10 @@
 // or automatic padding, ceil_mode and count_include_pad. The compute is kernels::avg_pool.
 #include <algorithm>
 
+#include "ops/interval.h"
 #include "ops/op_util.h"
 #include "ops/spatial.h"
-#include "ops/interval.h"
+#include "ops/vjp_util.h"
 #include "runtime/kernels/pool.h"
 
 namespace nncert::ops {
@@ -62,9 +63,51 @@ double average_pool_flops(const Node& node, std::span<const Shape> in, std::span
   return static_cast<double>(std::max<int64_t>(shape_numel(out[0]), 0)) * (window + 1.0);
 }
 
+// dL/dx[i] = sum over the windows o holding x[i] of dL/dy[o] / count(o) (count(o) as in the
+// forward: recovered from the kernel's average of ones, = cells inside x / count(o))
+Status average_pool_vjp(const Node& node,
+                        std::span<const Tensor> in,
+                        std::span<const Tensor> out,
+                        std::span<const Tensor> grad_out,
+                        std::vector<Tensor>& grad_in,
+                        const ExecContext& ctx) {
+  if (!grad_out[0].is_valid())
+    return Status::ok();
+  const Tensor& x = in[0];
+  const DType dt = x.dtype();
+  NNCERT_ASSIGN_OR_RETURN(PoolSetup st, resolve(node, x.shape()));
+  const Tensor gy = grad_as(grad_out[0], dt, out[0].shape());
+  Tensor gx(dt, x.shape());
+  NNCERT_RETURN_IF_ERROR(NNCERT_FLOAT_DISPATCH(dt, T, {
+    Tensor ones(dt, x.shape());
+    std::fill(ones.data<T>(), ones.data<T>() + ones.numel(), T(1));
+    Tensor frac(dt, gy.shape());
+    kernels::avg_pool<T>(st.p, x.shape(), ones.data<T>(), gy.shape(), frac.data<T>(), ctx.threads);
+    std::vector<int64_t> inside(static_cast<size_t>(gy.numel()), 0);
+    for_each_pool_cell(st.p, x.shape(), gy.shape(), [&](int64_t yi, int64_t) {
+      ++inside[static_cast<size_t>(yi)];
+    });
+    const T* pf = frac.data<T>();
+    const T* pg = gy.data<T>();
+    T* po = gx.data<T>();
+    std::fill(po, po + gx.numel(), T(0));
+    for_each_pool_cell(st.p, x.shape(), gy.shape(), [&](int64_t yi, int64_t xi) {
+      po[xi] += pg[yi] * pf[yi] / static_cast<T>(inside[static_cast<size_t>(yi)]);
+    });
+  }));
+  grad_in[0] = gx;
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpAveragePool{
-    "AveragePool", 1, 1, average_pool_infer, average_pool_forward, average_pool_flops, &ibp_monotone<&average_pool_forward>};
+extern const OpDef kOpAveragePool{"AveragePool",
+                                  1,
+                                  1,
+                                  average_pool_infer,
+                                  average_pool_forward,
+                                  average_pool_flops,
+                                  &ibp_monotone<&average_pool_forward>,
+                                  &average_pool_vjp};
 
 }  // namespace nncert::ops

@@ -6,8 +6,9 @@
 #include <string>
 
 #include "core/parallel.h"
-#include "ops/op_util.h"
 #include "ops/interval.h"
+#include "ops/op_util.h"
+#include "ops/vjp_util.h"
 
 namespace nncert::ops {
 
@@ -131,8 +132,10 @@ double batch_normalization_flops(const Node& node,
 
 // y = (x - mean) * s + B with s = scale / sqrt(var + eps) per channel (constant statistics):
 //   mid_y = BN(mid_x),  rad_y = rad_x * |s|  (BN of the radius with mean = B = 0, scale = |scale|)
-Status batch_normalization_ibp(const Node& node, std::span<const Interval> in,
-                               std::span<const TypeInfo> out_types, std::vector<Interval>& out,
+Status batch_normalization_ibp(const Node& node,
+                               std::span<const Interval> in,
+                               std::span<const TypeInfo> out_types,
+                               std::vector<Interval>& out,
                                const ExecContext& ctx) {
   for (size_t i = 1; i < in.size(); ++i)
     if (!is_exact(in[i]))
@@ -152,6 +155,59 @@ Status batch_normalization_ibp(const Node& node, std::span<const Interval> in,
   return Status::ok();
 }
 
+// Inference mode, y = scale (x - mean) r + B with r = (var + eps)^(-1/2) per channel:
+// dL/dx = dL/dy * scale r, dL/dscale = sum dL/dy (x - mean) r, dL/dB = sum dL/dy,
+// dL/dmean = -sum dL/dy * scale r, dL/dvar = -1/2 sum dL/dy * scale (x - mean) r^3.
+Status batch_normalization_vjp(const Node& node,
+                               std::span<const Tensor> in,
+                               std::span<const Tensor> out,
+                               std::span<const Tensor> grad_out,
+                               std::vector<Tensor>& grad_in,
+                               const ExecContext& /*ctx*/) {
+  if (!grad_out[0].is_valid())
+    return Status::ok();
+  if (in.size() != 5)
+    return attr_error("BatchNormalization needs 5 inputs");
+  const Tensor& x = in[0];
+  const DType dt = x.dtype();
+  const Tensor gy = grad_as(grad_out[0], dt, out[0].shape());
+  const double eps = node.attrs.get_float("epsilon", 1e-5);
+  const std::vector<double> scale = in[1].to_double_vector();
+  const std::vector<double> mean = in[3].to_double_vector();
+  const std::vector<double> var = in[4].to_double_vector();
+  const int64_t channels = x.dim(1);
+  const int64_t planes = x.dim(0) * channels;
+  const int64_t size = planes == 0 ? 0 : x.numel() / planes;
+  const auto nc = static_cast<size_t>(channels);
+  std::vector<double> gscale(nc, 0.0), gbias(nc, 0.0), gmean(nc, 0.0), gvar(nc, 0.0);
+  Tensor gx(dt, x.shape());
+  for (int64_t pl = 0; pl < planes; ++pl) {
+    const auto c = static_cast<size_t>(pl % channels);
+    const double r = 1.0 / std::sqrt(var[c] + eps);
+    for (int64_t i = 0; i < size; ++i) {
+      const int64_t j = pl * size + i;
+      const double g = gy.get(j);
+      const double d = x.get(j) - mean[c];
+      gx.set(j, g * scale[c] * r);
+      gscale[c] += g * d * r;
+      gbias[c] += g;
+      gmean[c] -= g * scale[c] * r;
+      gvar[c] -= 0.5 * g * scale[c] * d * r * r * r;
+    }
+  }
+  grad_in[0] = gx;
+  const std::vector<double>* grads[4] = {&gscale, &gbias, &gmean, &gvar};
+  for (size_t k = 1; k < 5; ++k) {
+    if (!is_float(in[k].dtype()))
+      continue;
+    Tensor t(in[k].dtype(), in[k].shape());
+    for (int64_t i = 0; i < t.numel(); ++i)
+      t.set(i, (*grads[k - 1])[static_cast<size_t>(i)]);
+    grad_in[k] = t;
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 extern const OpDef kOpBatchNormalization{"BatchNormalization",
@@ -159,6 +215,8 @@ extern const OpDef kOpBatchNormalization{"BatchNormalization",
                                          5,
                                          batch_normalization_infer,
                                          batch_normalization_forward,
-                                         batch_normalization_flops, &batch_normalization_ibp};
+                                         batch_normalization_flops,
+                                         &batch_normalization_ibp,
+                                         &batch_normalization_vjp};
 
 }  // namespace nncert::ops

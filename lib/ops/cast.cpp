@@ -71,15 +71,31 @@ Status forward(const Node& node,
 }
 
 // Casts to numbers are non-decreasing: [T(lo), T(hi)]; a cast to bool (x != 0) is not monotone.
-Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeInfo> out_types,
-           std::vector<Interval>& out, const ExecContext& ctx) {
+Status ibp(const Node& node,
+           std::span<const Interval> in,
+           std::span<const TypeInfo> out_types,
+           std::vector<Interval>& out,
+           const ExecContext& ctx) {
   if (node.attrs.get_int("to", 0) == kBool && !is_exact(in[0]))
     return unsupported("interval bounds through a Cast to bool");
   return ibp_monotone_impl(&forward, node, in, out_types, out, ctx);
 }
 
+// dL/dx = cast(dL/dy, dtype(x)) for float -> float casts; casts to or from integers pass none
+Status vjp(const Node& node,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& ctx) {
+  if (is_float(in[0].dtype()) && out[0].is_valid() && is_float(out[0].dtype()) &&
+      grad_out[0].is_valid())
+    grad_in[0] = grad_out[0].to(in[0].dtype());
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpCast{"Cast", 1, 1, &infer, &forward, nullptr, &ibp};
+extern const OpDef kOpCast{"Cast", 1, 1, &infer, &forward, nullptr, &ibp, &vjp};
 
 }  // namespace nncert::ops

@@ -4,6 +4,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/vjp_util.h"
 
 namespace nncert::ops {
 namespace {
@@ -45,8 +46,28 @@ Status forward(const Node& node,
   });
 }
 
+// dL/dx = dL/dy * (lo <= x <= hi)  (the bounds are inclusive: the gradient passes at x == lo
+// and x == hi, as in ONNX Runtime; the bound inputs take no gradient)
+Status vjp(const Node& /*node*/,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& /*ctx*/) {
+  const bool has_lo = has_input(in, 1) && in[1].numel() > 0;
+  const bool has_hi = has_input(in, 2) && in[2].numel() > 0;
+  const double lo = has_lo ? in[1].get(0) : 0.0;
+  const double hi = has_hi ? in[2].get(0) : 0.0;
+  return vjp_unary(in, out, grad_out, grad_in, [&](auto x, auto y) {
+    using T = decltype(x);
+    (void)x;
+    (void)y;
+    return (has_lo && x < static_cast<T>(lo)) || (has_hi && x > static_cast<T>(hi)) ? T(0) : T(1);
+  });
+}
+
 }  // namespace
 
-extern const OpDef kOpClip{"Clip", 1, 3, &infer, &forward, nullptr, &ibp_monotone<&forward>};
+extern const OpDef kOpClip{"Clip", 1, 3, &infer, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
 
 }  // namespace nncert::ops

@@ -67,8 +67,43 @@ Status forward(const Node& node,
   return Status::ok();
 }
 
+// dL/dx_i = the block of dL/dy along axis that x_i fills
+Status vjp(const Node& node,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& ctx) {
+  if (!grad_out[0].is_valid())
+    return Status::ok();
+  const Tensor& gy = grad_out[0];
+  const Shape& os = gy.shape();
+  NNCERT_ASSIGN_OR_RETURN(
+      int64_t axis, normalize_axis(node.attrs.get_int("axis", 0), static_cast<int64_t>(os.size())));
+  const auto [outer, inner] = axis_blocks(os, axis);
+  const size_t es = dtype_size(gy.dtype());
+  const auto* src = static_cast<const char*>(gy.raw());
+  const int64_t out_block = os[static_cast<size_t>(axis)] * inner;
+  int64_t offset = 0;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const int64_t block = in[i].shape()[static_cast<size_t>(axis)] * inner;
+    if (is_float(in[i].dtype()) && is_float(gy.dtype())) {
+      Tensor g(gy.dtype(), in[i].shape());
+      auto* dst = static_cast<char*>(g.raw());
+      for (int64_t o = 0; o < outer && block > 0; ++o)
+        std::memcpy(dst + static_cast<size_t>(o * block) * es,
+                    src + static_cast<size_t>(o * out_block + offset) * es,
+                    static_cast<size_t>(block) * es);
+      grad_in[i] = g.to(in[i].dtype());
+    }
+    offset += block;
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpConcat{"Concat", 1, -1, &infer, &forward, nullptr, &ibp_monotone<&forward>};
+extern const OpDef kOpConcat{
+    "Concat", 1, -1, &infer, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
 
 }  // namespace nncert::ops

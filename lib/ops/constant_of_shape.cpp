@@ -44,8 +44,19 @@ Status forward(const Node& node,
   });
 }
 
+// no gradient: the shape input is an integer tensor and y does not depend on it smoothly
+Status vjp(const Node& node,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& ctx) {
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpConstantOfShape{"ConstantOfShape", 1, 1, &infer, &forward, nullptr, &ibp_monotone<&forward>};
+extern const OpDef kOpConstantOfShape{
+    "ConstantOfShape", 1, 1, &infer, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
 
 }  // namespace nncert::ops

@@ -5,9 +5,10 @@
 #include <algorithm>
 #include <string>
 
+#include "ops/interval.h"
 #include "ops/op_util.h"
 #include "ops/spatial.h"
-#include "ops/interval.h"
+#include "ops/vjp_util.h"
 
 namespace nncert::ops {
 
@@ -101,8 +102,40 @@ double conv_flops(const Node& node, std::span<const Shape> in, std::span<const S
   return f;
 }
 
+// dL/dx[n,c,i] = sum dL/dy[n,m,o] w[m,c%Cg,k] over o*s-pb+k*d = i (a transposed convolution),
+// dL/dw[m,c,k] = sum_{n,o} dL/dy[n,m,o] x[n,c,o*s-pb+k*d], dL/db[m] = sum_{n,o} dL/dy[n,m,o].
+Status conv_vjp(const Node& node,
+                std::span<const Tensor> in,
+                std::span<const Tensor> out,
+                std::span<const Tensor> grad_out,
+                std::vector<Tensor>& grad_in,
+                const ExecContext& /*ctx*/) {
+  if (!grad_out[0].is_valid())
+    return Status::ok();
+  const Tensor& x = in[0];
+  const DType dt = x.dtype();
+  const Tensor w = in[1].to(dt);
+  const Tensor b = has_input(in, 2) ? in[2].to(dt) : Tensor();
+  NNCERT_ASSIGN_OR_RETURN(ConvSetup st, resolve(node, x.shape(), &w.shape(), known_shape(b)));
+  const Tensor gy = grad_as(grad_out[0], dt, out[0].shape());
+  Tensor gx(dt, x.shape());
+  Tensor gw(dt, w.shape());
+  Tensor gb = b.is_valid() ? Tensor(dt, b.shape()) : Tensor();
+  NNCERT_RETURN_IF_ERROR(NNCERT_FLOAT_DISPATCH(
+      dt,
+      T,
+      conv_vjp_loops<T>(st.p, false, x, w, gy, gx, gw, gb.is_valid() ? gb.data<T>() : nullptr)));
+  grad_in[0] = gx;
+  if (in[1].dtype() == dt)
+    grad_in[1] = gw;
+  if (b.is_valid() && in[2].dtype() == dt)
+    grad_in[2] = gb;
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpConv{"Conv", 2, 3, conv_infer, conv_forward, conv_flops, &ibp_bilinear<&conv_forward>};
+extern const OpDef kOpConv{
+    "Conv", 2, 3, conv_infer, conv_forward, conv_flops, &ibp_bilinear<&conv_forward>, &conv_vjp};
 
 }  // namespace nncert::ops

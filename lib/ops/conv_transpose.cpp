@@ -4,9 +4,10 @@
 #include <string>
 #include <tuple>
 
+#include "ops/interval.h"
 #include "ops/op_util.h"
 #include "ops/spatial.h"
-#include "ops/interval.h"
+#include "ops/vjp_util.h"
 #include "runtime/kernels/conv.h"
 
 namespace nncert::ops {
@@ -147,9 +148,47 @@ double conv_transpose_flops(const Node& node,
   return f;
 }
 
+// y[n,m,i*s-pb+k*d] += x[n,c,i] w[c,m%Mg,k]: dL/dx[n,c,i] = sum_{m,k} dL/dy[n,m,i*s-pb+k*d]
+// w[c,m%Mg,k] (a convolution of dL/dy), dL/dw[c,m,k] = sum_{n,i} dL/dy[n,m,i*s-pb+k*d] x[n,c,i],
+// dL/db[m] = sum_{n,o} dL/dy[n,m,o].
+Status conv_transpose_vjp(const Node& node,
+                          std::span<const Tensor> in,
+                          std::span<const Tensor> out,
+                          std::span<const Tensor> grad_out,
+                          std::vector<Tensor>& grad_in,
+                          const ExecContext& /*ctx*/) {
+  if (!grad_out[0].is_valid())
+    return Status::ok();
+  const Tensor& x = in[0];
+  const DType dt = x.dtype();
+  const Tensor w = in[1].to(dt);
+  const Tensor b = has_input(in, 2) ? in[2].to(dt) : Tensor();
+  NNCERT_ASSIGN_OR_RETURN(ConvSetup st, resolve(node, x.shape(), &w.shape(), known_shape(b)));
+  const Tensor gy = grad_as(grad_out[0], dt, out[0].shape());
+  Tensor gx(dt, x.shape());
+  Tensor gw(dt, w.shape());
+  Tensor gb = b.is_valid() ? Tensor(dt, b.shape()) : Tensor();
+  NNCERT_RETURN_IF_ERROR(NNCERT_FLOAT_DISPATCH(
+      dt,
+      T,
+      conv_vjp_loops<T>(st.p, true, x, w, gy, gx, gw, gb.is_valid() ? gb.data<T>() : nullptr)));
+  grad_in[0] = gx;
+  if (in[1].dtype() == dt)
+    grad_in[1] = gw;
+  if (b.is_valid() && in[2].dtype() == dt)
+    grad_in[2] = gb;
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpConvTranspose{
-    "ConvTranspose", 2, 3, conv_transpose_infer, conv_transpose_forward, conv_transpose_flops, &ibp_bilinear<&conv_transpose_forward>};
+extern const OpDef kOpConvTranspose{"ConvTranspose",
+                                    2,
+                                    3,
+                                    conv_transpose_infer,
+                                    conv_transpose_forward,
+                                    conv_transpose_flops,
+                                    &ibp_bilinear<&conv_transpose_forward>,
+                                    &conv_transpose_vjp};
 
 }  // namespace nncert::ops

@@ -5,6 +5,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/vjp_util.h"
 
 namespace nncert::ops {
 namespace {
@@ -32,9 +33,13 @@ Status forward(const Node& node,
 }
 
 // [a] / [b] = [a] * [1 / b.hi, 1 / b.lo] when 0 is not in [b]; unbounded otherwise
-Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeInfo> out_types,
-           std::vector<Interval>& out, const ExecContext& ctx) {
-  if (!is_float(in[0].lo.dtype())) return ibp_monotone_impl(&forward, node, in, out_types, out, ctx);
+Status ibp(const Node& node,
+           std::span<const Interval> in,
+           std::span<const TypeInfo> out_types,
+           std::vector<Interval>& out,
+           const ExecContext& ctx) {
+  if (!is_float(in[0].lo.dtype()))
+    return ibp_monotone_impl(&forward, node, in, out_types, out, ctx);
   std::vector<Tensor> quotients;
   for (const Tensor& a : {in[0].lo, in[0].hi})
     for (const Tensor& b : {in[1].lo, in[1].hi}) {
@@ -49,13 +54,15 @@ Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeI
   std::vector<int64_t> idx(os.size(), 0);
   for (int64_t i = 0; i < r.lo.numel(); ++i) {
     int64_t j = 0;
-    for (size_t d = 0; d < os.size(); ++d) j += idx[d] * st[d];
+    for (size_t d = 0; d < os.size(); ++d)
+      j += idx[d] * st[d];
     if (in[1].lo.get(j) <= 0 && in[1].hi.get(j) >= 0) {
       r.lo.set(i, -std::numeric_limits<double>::infinity());
       r.hi.set(i, std::numeric_limits<double>::infinity());
     }
     for (size_t d = os.size(); d-- > 0;) {
-      if (++idx[d] < os[d]) break;
+      if (++idx[d] < os[d])
+        break;
       idx[d] = 0;
     }
   }
@@ -63,8 +70,35 @@ Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeI
   return Status::ok();
 }
 
+// dL/da = unbroadcast(dL/dy / b), dL/db = -unbroadcast(dL/dy * a / b^2)
+Status vjp(const Node& /*node*/,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& /*ctx*/) {
+  return vjp_binary(
+      in,
+      out,
+      grad_out,
+      grad_in,
+      [](auto a, auto b, auto y) {
+        using T = decltype(a);
+        (void)a;
+        (void)b;
+        (void)y;
+        return T(1) / b;
+      },
+      [](auto a, auto b, auto y) {
+        (void)a;
+        (void)b;
+        (void)y;
+        return -a / (b * b);
+      });
+}
+
 }  // namespace
 
-extern const OpDef kOpDiv{"Div", 2, 2, &infer_broadcast, &forward, nullptr, &ibp};
+extern const OpDef kOpDiv{"Div", 2, 2, &infer_broadcast, &forward, nullptr, &ibp, &vjp};
 
 }  // namespace nncert::ops

@@ -4,6 +4,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/vjp_util.h"
 
 namespace nncert::ops {
 namespace {
@@ -21,8 +22,24 @@ Status forward(const Node& node,
                                    in[0], out[0], [&](T x) -> T { return std::erf(x); }, ctx));
 }
 
+// dL/dx = dL/dy * 2 / sqrt(pi) * exp(-x^2)
+Status vjp(const Node& /*node*/,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& /*ctx*/) {
+  return vjp_unary(in, out, grad_out, grad_in, [&](auto x, auto y) {
+    using T = decltype(x);
+    (void)x;
+    (void)y;
+    return static_cast<T>(1.1283791670955126) * std::exp(-x * x);
+  });
+}
+
 }  // namespace
 
-extern const OpDef kOpErf{"Erf", 1, 1, &infer_same_float, &forward, nullptr, &ibp_monotone<&forward>};
+extern const OpDef kOpErf{
+    "Erf", 1, 1, &infer_same_float, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
 
 }  // namespace nncert::ops

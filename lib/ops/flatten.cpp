@@ -45,8 +45,21 @@ Status forward(const Node& node,
   return Status::ok();
 }
 
+// dL/dx = reshape(dL/dy, shape(x))
+Status vjp(const Node& node,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& ctx) {
+  if (is_float(in[0].dtype()) && grad_out[0].is_valid())
+    grad_in[0] = grad_out[0].to(in[0].dtype()).reshaped(in[0].shape());
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpFlatten{"Flatten", 1, 1, &infer, &forward, nullptr, &ibp_monotone<&forward>};
+extern const OpDef kOpFlatten{
+    "Flatten", 1, 1, &infer, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
 
 }  // namespace nncert::ops

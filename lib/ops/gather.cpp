@@ -60,8 +60,49 @@ Status forward(const Node& node,
   return Status::ok();
 }
 
+// dL/dx[a, idx[i], b] += dL/dy[a, i, b] (scatter-add: repeated indices accumulate)
+Status vjp(const Node& node,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& ctx) {
+  const Tensor& x = in[0];
+  if (!is_float(x.dtype()) || !grad_out[0].is_valid())
+    return Status::ok();
+  NNCERT_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(node.attrs.get_int("axis", 0), x.rank()));
+  const auto [outer, inner] = axis_blocks(x.shape(), axis);
+  const int64_t extent = x.dim(axis);
+  const std::vector<int64_t> idx = in[1].to_int_vector();
+  const auto n = static_cast<int64_t>(idx.size());
+  const Tensor gy = grad_out[0].to(x.dtype());
+  Tensor gx(x.dtype(), x.shape());
+  Status st = NNCERT_FLOAT_DISPATCH(x.dtype(), T, {
+    const T* pg = gy.data<T>();
+    T* px = gx.data<T>();
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < n; ++i) {
+        int64_t k = idx[static_cast<size_t>(i)];
+        if (k < 0)
+          k += extent;
+        if (k < 0 || k >= extent)
+          return shape_error("Gather index " + std::to_string(idx[static_cast<size_t>(i)]) +
+                             " is out of range for extent " + std::to_string(extent));
+        T* dst = px + (o * extent + k) * inner;
+        const T* src = pg + (o * n + i) * inner;
+        for (int64_t j = 0; j < inner; ++j)
+          dst[j] += src[j];
+      }
+  });
+  if (!st.is_ok())
+    return st;
+  grad_in[0] = gx;
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpGather{"Gather", 2, 2, &infer, &forward, nullptr, &ibp_monotone<&forward>};
+extern const OpDef kOpGather{
+    "Gather", 2, 2, &infer, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
 
 }  // namespace nncert::ops

@@ -5,8 +5,9 @@
 #include <algorithm>
 #include <string>
 
-#include "ops/op_util.h"
 #include "ops/interval.h"
+#include "ops/op_util.h"
+#include "ops/vjp_util.h"
 
 namespace nncert::ops {
 
@@ -130,8 +131,81 @@ double gemm_flops(const Node& node, std::span<const Shape> in, std::span<const S
          static_cast<double>(std::max<int64_t>(k, 0));
 }
 
+template <class T>
+void gemm_vjp_typed(const Node& node,
+                    const GemmDims& d,
+                    const Tensor& a,
+                    const Tensor& b,
+                    const Tensor& gy,
+                    Tensor& ga,
+                    Tensor& gb) {
+  const bool ta = node.attrs.get_int("transA", 0) != 0;
+  const bool tb = node.attrs.get_int("transB", 0) != 0;
+  const T alpha = static_cast<T>(node.attrs.get_float("alpha", 1.0));
+  const T* pa = a.data<T>();
+  const T* pb = b.data<T>();
+  const T* pg = gy.data<T>();
+  // Index of op(A)[i, k] in A and of op(B)[k, j] in B.
+  auto ia = [&](int64_t i, int64_t k) {
+    return ta ? k * d.m + i : i * d.k + k;
+  };
+  auto ib = [&](int64_t k, int64_t j) {
+    return tb ? j * d.k + k : k * d.n + j;
+  };
+  T* pga = ga.data<T>();
+  T* pgb = gb.data<T>();
+  for (int64_t i = 0; i < d.m; ++i)
+    for (int64_t k = 0; k < d.k; ++k) {
+      T s = 0;
+      for (int64_t j = 0; j < d.n; ++j)
+        s += pg[i * d.n + j] * pb[ib(k, j)];
+      pga[ia(i, k)] = alpha * s;
+    }
+  for (int64_t k = 0; k < d.k; ++k)
+    for (int64_t j = 0; j < d.n; ++j) {
+      T s = 0;
+      for (int64_t i = 0; i < d.m; ++i)
+        s += pa[ia(i, k)] * pg[i * d.n + j];
+      pgb[ib(k, j)] = alpha * s;
+    }
+}
+
+// dL/dop(A) = alpha * G op(B)^T, dL/dop(B) = alpha * op(A)^T G (transposed back when transA /
+// transB), dL/dC = beta * unbroadcast(G), with G = dL/dY.
+Status gemm_vjp(const Node& node,
+                std::span<const Tensor> in,
+                std::span<const Tensor> /*out*/,
+                std::span<const Tensor> grad_out,
+                std::vector<Tensor>& grad_in,
+                const ExecContext& /*ctx*/) {
+  if (!grad_out[0].is_valid())
+    return Status::ok();
+  const DType dt = in[0].dtype();
+  const Tensor b = in[1].to(dt);
+  NNCERT_ASSIGN_OR_RETURN(
+      GemmDims d,
+      resolve(node, &in[0].shape(), &b.shape(), has_input(in, 2) ? &in[2].shape() : nullptr));
+  const Tensor gy = grad_as(grad_out[0], dt, {d.m, d.n});
+  Tensor ga(dt, in[0].shape());
+  Tensor gb(dt, b.shape());
+  NNCERT_RETURN_IF_ERROR(
+      NNCERT_FLOAT_DISPATCH(dt, T, gemm_vjp_typed<T>(node, d, in[0], b, gy, ga, gb)));
+  grad_in[0] = ga;
+  if (in[1].dtype() == dt)
+    grad_in[1] = gb;
+  if (has_input(in, 2) && in[2].dtype() == dt) {
+    Tensor gc = sum_to_shape(gy, in[2].shape()).clone();
+    const double beta = node.attrs.get_float("beta", 1.0);
+    for (int64_t i = 0; i < gc.numel(); ++i)
+      gc.set(i, beta * gc.get(i));
+    grad_in[2] = gc;
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpGemm{"Gemm", 2, 3, gemm_infer, gemm_forward, gemm_flops, &ibp_bilinear<&gemm_forward>};
+extern const OpDef kOpGemm{
+    "Gemm", 2, 3, gemm_infer, gemm_forward, gemm_flops, &ibp_bilinear<&gemm_forward>, &gemm_vjp};
 
 }  // namespace nncert::ops

@@ -2,8 +2,9 @@
 #include <algorithm>
 
 #include "core/parallel.h"
-#include "ops/op_util.h"
 #include "ops/interval.h"
+#include "ops/op_util.h"
+#include "ops/vjp_util.h"
 
 namespace nncert::ops {
 
@@ -71,6 +72,32 @@ double global_average_pool_flops(const Node& node,
   return in.empty() ? 0.0 : static_cast<double>(std::max<int64_t>(shape_numel(in[0]), 0));
 }
 
+// dL/dx[n,c,i] = dL/dy[n,c] / (number of spatial cells)
+Status global_average_pool_vjp(const Node& /*node*/,
+                               std::span<const Tensor> in,
+                               std::span<const Tensor> out,
+                               std::span<const Tensor> grad_out,
+                               std::vector<Tensor>& grad_in,
+                               const ExecContext& /*ctx*/) {
+  if (!grad_out[0].is_valid())
+    return Status::ok();
+  const Tensor& x = in[0];
+  const DType dt = x.dtype();
+  const Tensor gy = grad_as(grad_out[0], dt, out[0].shape());
+  const int64_t planes = x.dim(0) * x.dim(1);
+  const int64_t size = planes == 0 ? 0 : x.numel() / planes;
+  Tensor gx(dt, x.shape());
+  NNCERT_RETURN_IF_ERROR(NNCERT_FLOAT_DISPATCH(dt, T, {
+    const T* pg = gy.data<T>();
+    T* po = gx.data<T>();
+    for (int64_t pl = 0; pl < planes; ++pl)
+      for (int64_t i = 0; i < size; ++i)
+        po[pl * size + i] = pg[pl] / static_cast<T>(size);
+  }));
+  grad_in[0] = gx;
+  return Status::ok();
+}
+
 }  // namespace
 
 extern const OpDef kOpGlobalAveragePool{"GlobalAveragePool",
@@ -78,6 +105,8 @@ extern const OpDef kOpGlobalAveragePool{"GlobalAveragePool",
                                         1,
                                         global_average_pool_infer,
                                         global_average_pool_forward,
-                                        global_average_pool_flops, &ibp_monotone<&global_average_pool_forward>};
+                                        global_average_pool_flops,
+                                        &ibp_monotone<&global_average_pool_forward>,
+                                        &global_average_pool_vjp};
 
 }  // namespace nncert::ops

@@ -8,8 +8,11 @@
 namespace nncert::ops {
 
 namespace {
-std::vector<Tensor> call(ForwardFn fwd, const Node& node, const std::vector<Tensor>& in,
-                         std::span<const TypeInfo> out_types, const ExecContext& ctx,
+std::vector<Tensor> call(ForwardFn fwd,
+                         const Node& node,
+                         const std::vector<Tensor>& in,
+                         std::span<const TypeInfo> out_types,
+                         const ExecContext& ctx,
                          Status* st) {
   std::vector<Tensor> out(out_types.size());
   *st = fwd(node, in, out_types, out, ctx);
@@ -19,16 +22,20 @@ std::vector<Tensor> call(ForwardFn fwd, const Node& node, const std::vector<Tens
 template <class F>
 Tensor zip(const Tensor& a, const Tensor& b, F f) {
   Tensor o(a.dtype(), a.shape());
-  for (int64_t i = 0; i < a.numel(); ++i) o.set(i, f(a.get(i), b.get(i)));
+  for (int64_t i = 0; i < a.numel(); ++i)
+    o.set(i, f(a.get(i), b.get(i)));
   return o;
 }
 }  // namespace
 
 bool is_exact(const Interval& v) {
-  if (!v.lo.is_valid()) return true;
-  if (v.lo.raw() == v.hi.raw()) return true;
+  if (!v.lo.is_valid())
+    return true;
+  if (v.lo.raw() == v.hi.raw())
+    return true;
   for (int64_t i = 0; i < v.lo.numel(); ++i)
-    if (v.lo.get(i) != v.hi.get(i)) return false;
+    if (v.lo.get(i) != v.hi.get(i))
+      return false;
   return true;
 }
 
@@ -42,7 +49,8 @@ Tensor interval_rad(const Interval& v) {
 
 Tensor abs_tensor(const Tensor& t) {
   Tensor o(t.dtype(), t.shape());
-  for (int64_t i = 0; i < t.numel(); ++i) o.set(i, std::abs(t.get(i)));
+  for (int64_t i = 0; i < t.numel(); ++i)
+    o.set(i, std::abs(t.get(i)));
   return o;
 }
 
@@ -79,8 +87,11 @@ Interval map_interval(const Interval& v,
 }
 
 // [f(lo...), f(hi...)]: exact for ops non-decreasing in every input.
-Status ibp_monotone_impl(ForwardFn fwd, const Node& node, std::span<const Interval> in,
-                         std::span<const TypeInfo> out_types, std::vector<Interval>& out,
+Status ibp_monotone_impl(ForwardFn fwd,
+                         const Node& node,
+                         std::span<const Interval> in,
+                         std::span<const TypeInfo> out_types,
+                         std::vector<Interval>& out,
                          const ExecContext& ctx) {
   std::vector<Tensor> lo, hi;
   for (const auto& v : in) {
@@ -93,14 +104,18 @@ Status ibp_monotone_impl(ForwardFn fwd, const Node& node, std::span<const Interv
   auto yhi = call(fwd, node, hi, out_types, ctx, &st);
   NNCERT_RETURN_IF_ERROR(st);
   out.resize(ylo.size());
-  for (size_t k = 0; k < ylo.size(); ++k) out[k] = {ylo[k], yhi[k]};
+  for (size_t k = 0; k < ylo.size(); ++k)
+    out[k] = {ylo[k], yhi[k]};
   return Status::ok();
 }
 
 // mid = f(a_m, b_m) + bias, rad = f(|a_m|, b_r) + f(a_r, |b_m|) + f(a_r, b_r) (Rump's
 // centre-radius product, which contains every product of points of the two intervals).
-Status ibp_bilinear_impl(ForwardFn fwd, const Node& node, std::span<const Interval> in,
-                         std::span<const TypeInfo> out_types, std::vector<Interval>& out,
+Status ibp_bilinear_impl(ForwardFn fwd,
+                         const Node& node,
+                         std::span<const Interval> in,
+                         std::span<const TypeInfo> out_types,
+                         std::vector<Interval>& out,
                          const ExecContext& ctx) {
   if (in.size() > 2 && in[2].lo.is_valid() && !is_exact(in[2]))
     return unsupported(node.op + " with an input-dependent bias has no interval rule");
@@ -108,13 +123,15 @@ Status ibp_bilinear_impl(ForwardFn fwd, const Node& node, std::span<const Interv
   const Tensor am = a_exact ? in[0].lo : interval_mid(in[0]);
   const Tensor bm = b_exact ? in[1].lo : interval_mid(in[1]);
   std::vector<Tensor> mid_in{am, bm};
-  if (in.size() > 2) mid_in.push_back(in[2].lo);
+  if (in.size() > 2)
+    mid_in.push_back(in[2].lo);
   Status st;
   auto mid = call(fwd, node, mid_in, out_types, ctx, &st);
   NNCERT_RETURN_IF_ERROR(st);
   // The radius terms use |alpha| and no bias (alpha only exists on Gemm).
   Node rnode = node;
-  if (rnode.attrs.has("alpha")) rnode.attrs.set("alpha", std::abs(rnode.attrs.get_float("alpha", 1)));
+  if (rnode.attrs.has("alpha"))
+    rnode.attrs.set("alpha", std::abs(rnode.attrs.get_float("alpha", 1)));
   Tensor rad;
   auto add_term = [&](const Tensor& x, const Tensor& y) -> Status {
     auto t = call(fwd, rnode, {x, y}, out_types, ctx, &st);
@@ -122,12 +139,15 @@ Status ibp_bilinear_impl(ForwardFn fwd, const Node& node, std::span<const Interv
     if (!rad.is_valid()) {
       rad = t[0];
     } else {
-      for (int64_t i = 0; i < rad.numel(); ++i) rad.set(i, rad.get(i) + t[0].get(i));
+      for (int64_t i = 0; i < rad.numel(); ++i)
+        rad.set(i, rad.get(i) + t[0].get(i));
     }
     return Status::ok();
   };
-  if (!b_exact) NNCERT_RETURN_IF_ERROR(add_term(abs_tensor(am), interval_rad(in[1])));
-  if (!a_exact) NNCERT_RETURN_IF_ERROR(add_term(interval_rad(in[0]), abs_tensor(bm)));
+  if (!b_exact)
+    NNCERT_RETURN_IF_ERROR(add_term(abs_tensor(am), interval_rad(in[1])));
+  if (!a_exact)
+    NNCERT_RETURN_IF_ERROR(add_term(interval_rad(in[0]), abs_tensor(bm)));
   if (!a_exact && !b_exact)
     NNCERT_RETURN_IF_ERROR(add_term(interval_rad(in[0]), interval_rad(in[1])));
   out.resize(1);

@@ -14,25 +14,35 @@
 
 namespace nncert::ops {
 
-Status ibp_monotone_impl(ForwardFn fwd, const Node& node, std::span<const Interval> in,
-                         std::span<const TypeInfo> out_types, std::vector<Interval>& out,
+Status ibp_monotone_impl(ForwardFn fwd,
+                         const Node& node,
+                         std::span<const Interval> in,
+                         std::span<const TypeInfo> out_types,
+                         std::vector<Interval>& out,
                          const ExecContext& ctx);
-Status ibp_bilinear_impl(ForwardFn fwd, const Node& node, std::span<const Interval> in,
-                         std::span<const TypeInfo> out_types, std::vector<Interval>& out,
+Status ibp_bilinear_impl(ForwardFn fwd,
+                         const Node& node,
+                         std::span<const Interval> in,
+                         std::span<const TypeInfo> out_types,
+                         std::vector<Interval>& out,
                          const ExecContext& ctx);
 
 // [f(lo), f(hi)] for an op non-decreasing in every input.
 template <ForwardFn Fwd>
-Status ibp_monotone(const Node& node, std::span<const Interval> in,
-                    std::span<const TypeInfo> out_types, std::vector<Interval>& out,
+Status ibp_monotone(const Node& node,
+                    std::span<const Interval> in,
+                    std::span<const TypeInfo> out_types,
+                    std::vector<Interval>& out,
                     const ExecContext& ctx) {
   return ibp_monotone_impl(Fwd, node, in, out_types, out, ctx);
 }
 
 // Centre/radius rule for ops bilinear in inputs 0 and 1 (bias input 2 must be exact).
 template <ForwardFn Fwd>
-Status ibp_bilinear(const Node& node, std::span<const Interval> in,
-                    std::span<const TypeInfo> out_types, std::vector<Interval>& out,
+Status ibp_bilinear(const Node& node,
+                    std::span<const Interval> in,
+                    std::span<const TypeInfo> out_types,
+                    std::vector<Interval>& out,
                     const ExecContext& ctx) {
   return ibp_bilinear_impl(Fwd, node, in, out_types, out, ctx);
 }
@@ -49,7 +59,7 @@ Tensor abs_tensor(const Tensor& t);
 Tensor min_tensor(const std::vector<Tensor>& ts);
 Tensor max_tensor(const std::vector<Tensor>& ts);
 // Applies f(lo, hi) -> (lo', hi') element-wise on a same-shape interval (float dtypes).
-Interval map_interval(const Interval& v, void (*f)(double lo, double hi, double* out_lo,
-                                                   double* out_hi));
+Interval map_interval(const Interval& v,
+                      void (*f)(double lo, double hi, double* out_lo, double* out_hi));
 
 }  // namespace nncert::ops

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "ops/elementwise.h"
+#include "ops/vjp_util.h"
 
 namespace nncert::ops {
 namespace {
@@ -69,8 +70,85 @@ Status forward(const Node& node,
   });
 }
 
+// With h = (x - mu) * inv, inv = 1 / sqrt(var + eps), G = dL/dy * scale:
+// dL/dx = inv * (G - mean(G) - h * mean(G * h)), dL/dscale = sum dL/dy * h, dL/dbias = sum dL/dy
+// (the sums over the leading, non-normalised axes).
+Status vjp(const Node& node,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& /*ctx*/) {
+  if (!grad_out[0].is_valid())
+    return Status::ok();
+  const Tensor& x = in[0];
+  const DType dt = x.dtype();
+  NNCERT_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(node.attrs.get_int("axis", -1), x.rank()));
+  const double eps = node.attrs.get_float("epsilon", 1e-5);
+  int64_t outer = 1, n = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= x.dim(d);
+  for (int64_t d = axis; d < x.rank(); ++d)
+    n *= x.dim(d);
+  const bool has_bias = has_input(in, 2);
+  const Tensor gy = grad_as(grad_out[0], dt, out[0].shape());
+  const Tensor scale = in[1].to(dt);
+  Tensor gx(dt, x.shape());
+  Tensor gs(dt, scale.shape());
+  Tensor gb = has_bias ? Tensor(dt, in[2].shape()) : Tensor();
+  NNCERT_RETURN_IF_ERROR(NNCERT_FLOAT_DISPATCH(dt, T, {
+    const T* px = x.data<T>();
+    const T* ps = scale.data<T>();
+    const T* pg = gy.data<T>();
+    T* po = gx.data<T>();
+    T* pgs = gs.data<T>();
+    T* pgb = has_bias ? gb.data<T>() : nullptr;
+    std::fill(pgs, pgs + gs.numel(), T(0));
+    if (pgb)
+      std::fill(pgb, pgb + gb.numel(), T(0));
+    std::vector<T> h(static_cast<size_t>(n)), gh(static_cast<size_t>(n));
+    for (int64_t o = 0; o < outer; ++o) {
+      const T* xs = px + o * n;
+      const T* gys = pg + o * n;
+      T mean = 0;
+      for (int64_t i = 0; i < n; ++i)
+        mean += xs[i];
+      mean /= static_cast<T>(n);
+      T var = 0;
+      for (int64_t i = 0; i < n; ++i)
+        var += (xs[i] - mean) * (xs[i] - mean);
+      var /= static_cast<T>(n);
+      const T inv = T(1) / std::sqrt(var + static_cast<T>(eps));
+      T mg = 0, mgh = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const auto u = static_cast<size_t>(i);
+        h[u] = (xs[i] - mean) * inv;
+        gh[u] = gys[i] * ps[i % scale.numel()];
+        mg += gh[u];
+        mgh += gh[u] * h[u];
+        pgs[i % gs.numel()] += gys[i] * h[u];
+        if (pgb)
+          pgb[i % gb.numel()] += gys[i];
+      }
+      mg /= static_cast<T>(n);
+      mgh /= static_cast<T>(n);
+      for (int64_t i = 0; i < n; ++i) {
+        const auto u = static_cast<size_t>(i);
+        po[o * n + i] = inv * (gh[u] - mg - h[u] * mgh);
+      }
+    }
+  }));
+  grad_in[0] = gx;
+  if (in[1].dtype() == dt)
+    grad_in[1] = gs;
+  if (has_bias && in[2].dtype() == dt)
+    grad_in[2] = gb;
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpLayerNormalization{"LayerNormalization", 2, 3, &infer, &forward, nullptr};
+extern const OpDef kOpLayerNormalization{
+    "LayerNormalization", 2, 3, &infer, &forward, nullptr, nullptr, &vjp};
 
 }  // namespace nncert::ops

@@ -4,8 +4,8 @@
 #include <string>
 
 #include "core/parallel.h"
-#include "ops/op_util.h"
 #include "ops/interval.h"
+#include "ops/op_util.h"
 #include "runtime/kernels/gemm.h"
 
 namespace nncert::ops {
@@ -160,8 +160,81 @@ double mat_mul_flops(const Node& node, std::span<const Shape> in, std::span<cons
          static_cast<double>(std::max<int64_t>(in[0].back(), 0));
 }
 
+template <class T>
+void mat_mul_vjp_typed(const MatMulDims& d,
+                       const Tensor& a,
+                       const Tensor& b,
+                       const Tensor& gy,
+                       Tensor& ga,
+                       Tensor& gb) {
+  const Shape ba = a.rank() == 1 ? Shape{} : Shape(a.shape().begin(), a.shape().end() - 2);
+  const Shape bb = b.rank() == 1 ? Shape{} : Shape(b.shape().begin(), b.shape().end() - 2);
+  const std::vector<int64_t> oa = batch_offsets(d.batch, ba);
+  const std::vector<int64_t> ob = batch_offsets(d.batch, bb);
+  const T* pa = a.data<T>();
+  const T* pb = b.data<T>();
+  const T* pg = gy.data<T>();
+  T* pga = ga.data<T>();
+  T* pgb = gb.data<T>();
+  std::fill(pga, pga + ga.numel(), T(0));
+  std::fill(pgb, pgb + gb.numel(), T(0));
+  const int64_t count = shape_numel(d.batch);
+  for (int64_t t = 0; t < count; ++t) {
+    const int64_t a0 = oa[static_cast<size_t>(t)] * d.m * d.k;
+    const int64_t b0 = ob[static_cast<size_t>(t)] * d.k * d.n;
+    const T* g = pg + t * d.m * d.n;
+    for (int64_t i = 0; i < d.m; ++i)
+      for (int64_t k = 0; k < d.k; ++k) {
+        T s = 0;
+        for (int64_t j = 0; j < d.n; ++j)
+          s += g[i * d.n + j] * pb[b0 + k * d.n + j];
+        pga[a0 + i * d.k + k] += s;
+      }
+    for (int64_t k = 0; k < d.k; ++k)
+      for (int64_t j = 0; j < d.n; ++j) {
+        T s = 0;
+        for (int64_t i = 0; i < d.m; ++i)
+          s += pa[a0 + i * d.k + k] * g[i * d.n + j];
+        pgb[b0 + k * d.n + j] += s;
+      }
+  }
+}
+
+// dL/dA = unbroadcast(G B^T), dL/dB = unbroadcast(A^T G) per batch item (G = dL/dY; broadcast
+// batch items accumulate into the shared operand matrix; 1-D operands as [1, K] / [K, 1]).
+Status mat_mul_vjp(const Node& /*node*/,
+                   std::span<const Tensor> in,
+                   std::span<const Tensor> out,
+                   std::span<const Tensor> grad_out,
+                   std::vector<Tensor>& grad_in,
+                   const ExecContext& /*ctx*/) {
+  if (!grad_out[0].is_valid())
+    return Status::ok();
+  const DType dt = in[0].dtype();
+  const Tensor& a = in[0];
+  const Tensor b = in[1].to(dt);
+  NNCERT_ASSIGN_OR_RETURN(MatMulDims d, resolve(a.shape(), b.shape()));
+  const Tensor gy = grad_out[0].dtype() == dt ? grad_out[0] : grad_out[0].to(dt);
+  if (gy.shape() != out[0].shape())
+    return shape_error("MatMul output gradient has shape " + shape_to_string(gy.shape()));
+  Tensor ga(dt, a.shape());
+  Tensor gb(dt, b.shape());
+  NNCERT_RETURN_IF_ERROR(NNCERT_FLOAT_DISPATCH(dt, T, mat_mul_vjp_typed<T>(d, a, b, gy, ga, gb)));
+  grad_in[0] = ga;
+  if (in[1].dtype() == dt)
+    grad_in[1] = gb;
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpMatMul{"MatMul", 2, 2, mat_mul_infer, mat_mul_forward, mat_mul_flops, &ibp_bilinear<&mat_mul_forward>};
+extern const OpDef kOpMatMul{"MatMul",
+                             2,
+                             2,
+                             mat_mul_infer,
+                             mat_mul_forward,
+                             mat_mul_flops,
+                             &ibp_bilinear<&mat_mul_forward>,
+                             &mat_mul_vjp};
 
 }  // namespace nncert::ops

@@ -4,6 +4,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/vjp_util.h"
 
 namespace nncert::ops {
 namespace {
@@ -17,8 +18,19 @@ Status forward(const Node& node,
   return forward_pick<std::greater<>>(in, out, ctx);
 }
 
+// dL/dx_k = unbroadcast(dL/dy * [x_k is the first input with x_k == y])  (y = max(x_1..x_n))
+Status vjp(const Node& /*node*/,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& /*ctx*/) {
+  return vjp_pick(in, out, grad_out, grad_in);
+}
+
 }  // namespace
 
-extern const OpDef kOpMax{"Max", 1, -1, &infer_broadcast, &forward, nullptr, &ibp_monotone<&forward>};
+extern const OpDef kOpMax{
+    "Max", 1, -1, &infer_broadcast, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
 
 }  // namespace nncert::ops

@@ -6,9 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "ops/interval.h"
 #include "ops/op_util.h"
 #include "ops/spatial.h"
-#include "ops/interval.h"
+#include "ops/vjp_util.h"
 #include "runtime/kernels/pool.h"
 
 namespace nncert::ops {
@@ -115,8 +116,49 @@ double max_pool_flops(const Node& node, std::span<const Shape> in, std::span<con
   return static_cast<double>(std::max<int64_t>(shape_numel(out[0]), 0)) * window;
 }
 
+// dL/dx[i] = sum of dL/dy[o] over the windows o whose first maximal element is x[i]
+Status max_pool_vjp(const Node& node,
+                    std::span<const Tensor> in,
+                    std::span<const Tensor> out,
+                    std::span<const Tensor> grad_out,
+                    std::vector<Tensor>& grad_in,
+                    const ExecContext& /*ctx*/) {
+  if (!grad_out[0].is_valid())
+    return Status::ok();
+  const Tensor& x = in[0];
+  const DType dt = x.dtype();
+  NNCERT_ASSIGN_OR_RETURN(PoolSetup st, resolve_pool(node, kSpec, x.shape()));
+  const Tensor gy = grad_as(grad_out[0], dt, out[0].shape());
+  Tensor gx(dt, x.shape());
+  NNCERT_RETURN_IF_ERROR(NNCERT_FLOAT_DISPATCH(dt, T, {
+    const T* px = x.data<T>();
+    const T* pg = gy.data<T>();
+    T* po = gx.data<T>();
+    std::fill(po, po + gx.numel(), T(0));
+    // The first maximal cell of each window (in window order), found as the forward scans it.
+    std::vector<int64_t> best(static_cast<size_t>(gy.numel()), -1);
+    for_each_pool_cell(st.p, x.shape(), gy.shape(), [&](int64_t yi, int64_t xi) {
+      int64_t& b = best[static_cast<size_t>(yi)];
+      if (b < 0 || px[xi] > px[b])
+        b = xi;
+    });
+    for (int64_t i = 0; i < gy.numel(); ++i)
+      if (best[static_cast<size_t>(i)] >= 0)
+        po[best[static_cast<size_t>(i)]] += pg[i];
+  }));
+  grad_in[0] = gx;
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpMaxPool{"MaxPool", 1, 1, max_pool_infer, max_pool_forward, max_pool_flops, &ibp_monotone<&max_pool_forward>};
+extern const OpDef kOpMaxPool{"MaxPool",
+                              1,
+                              1,
+                              max_pool_infer,
+                              max_pool_forward,
+                              max_pool_flops,
+                              &ibp_monotone<&max_pool_forward>,
+                              &max_pool_vjp};
 
 }  // namespace nncert::ops

@@ -3,6 +3,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/vjp_util.h"
 
 namespace nncert::ops {
 namespace {
@@ -27,8 +28,11 @@ Status forward(const Node& node,
 }
 
 // [a] * [b] = [min, max] of the four endpoint products (0 * inf counts as unbounded)
-Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeInfo> out_types,
-           std::vector<Interval>& out, const ExecContext& ctx) {
+Status ibp(const Node& node,
+           std::span<const Interval> in,
+           std::span<const TypeInfo> out_types,
+           std::vector<Interval>& out,
+           const ExecContext& ctx) {
   std::vector<Tensor> products;
   for (const Tensor& a : {in[0].lo, in[0].hi})
     for (const Tensor& b : {in[1].lo, in[1].hi}) {
@@ -40,8 +44,34 @@ Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeI
   return Status::ok();
 }
 
+// dL/da = unbroadcast(dL/dy * b), dL/db = unbroadcast(dL/dy * a)
+Status vjp(const Node& /*node*/,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& /*ctx*/) {
+  return vjp_binary(
+      in,
+      out,
+      grad_out,
+      grad_in,
+      [](auto a, auto b, auto y) {
+        (void)a;
+        (void)b;
+        (void)y;
+        return b;
+      },
+      [](auto a, auto b, auto y) {
+        (void)a;
+        (void)b;
+        (void)y;
+        return a;
+      });
+}
+
 }  // namespace
 
-extern const OpDef kOpMul{"Mul", 2, 2, &infer_broadcast, &forward, nullptr, &ibp};
+extern const OpDef kOpMul{"Mul", 2, 2, &infer_broadcast, &forward, nullptr, &ibp, &vjp};
 
 }  // namespace nncert::ops

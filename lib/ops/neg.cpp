@@ -4,6 +4,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/vjp_util.h"
 
 namespace nncert::ops {
 namespace {
@@ -30,8 +31,11 @@ Status forward(const Node& node,
 }
 
 // -[a] = [-a.hi, -a.lo]
-Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeInfo> out_types,
-           std::vector<Interval>& out, const ExecContext& ctx) {
+Status ibp(const Node& node,
+           std::span<const Interval> in,
+           std::span<const TypeInfo> out_types,
+           std::vector<Interval>& out,
+           const ExecContext& ctx) {
   std::vector<Tensor> lo(1), hi(1);
   NNCERT_RETURN_IF_ERROR(forward(node, std::vector<Tensor>{in[0].hi}, out_types, lo, ctx));
   NNCERT_RETURN_IF_ERROR(forward(node, std::vector<Tensor>{in[0].lo}, out_types, hi, ctx));
@@ -39,8 +43,23 @@ Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeI
   return Status::ok();
 }
 
+// dL/dx = -dL/dy
+Status vjp(const Node& /*node*/,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& /*ctx*/) {
+  return vjp_unary(in, out, grad_out, grad_in, [&](auto x, auto y) {
+    using T = decltype(x);
+    (void)x;
+    (void)y;
+    return T(-1);
+  });
+}
+
 }  // namespace
 
-extern const OpDef kOpNeg{"Neg", 1, 1, &infer_same, &forward, nullptr, &ibp};
+extern const OpDef kOpNeg{"Neg", 1, 1, &infer_same, &forward, nullptr, &ibp, &vjp};
 
 }  // namespace nncert::ops

@@ -49,16 +49,21 @@ struct Interval {
 
 // Interval bound propagation (IBP): sound output intervals from input intervals. Constant inputs
 // arrive as degenerate intervals (lo == hi). `out_types` holds the concrete output shapes.
-using IbpFn = Status (*)(const Node& node, std::span<const Interval> in,
-                         std::span<const TypeInfo> out_types, std::vector<Interval>& out,
+using IbpFn = Status (*)(const Node& node,
+                         std::span<const Interval> in,
+                         std::span<const TypeInfo> out_types,
+                         std::vector<Interval>& out,
                          const ExecContext& ctx);
 // Vector-Jacobian product (reverse-mode autodiff): from the forward inputs `in`, outputs `out`
 // and the loss gradients `grad_out` w.r.t. each output (an invalid tensor means zero), compute
 // `grad_in[i]` = d loss / d in[i] with in[i]'s shape and dtype. `grad_in` arrives with one invalid
 // tensor per input; inputs that take no gradient (integers, axes, shapes) stay invalid.
-using VjpFn = Status (*)(const Node& node, std::span<const Tensor> in,
-                         std::span<const Tensor> out, std::span<const Tensor> grad_out,
-                         std::vector<Tensor>& grad_in, const ExecContext& ctx);
+using VjpFn = Status (*)(const Node& node,
+                         std::span<const Tensor> in,
+                         std::span<const Tensor> out,
+                         std::span<const Tensor> grad_out,
+                         std::vector<Tensor>& grad_in,
+                         const ExecContext& ctx);
 // Floating-point operations of one execution (multiply-add = 2), for benchmarks.
 using FlopsFn = double (*)(const Node& node, std::span<const Shape> in, std::span<const Shape> out);
 

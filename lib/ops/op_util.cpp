@@ -164,17 +164,20 @@ Status infer_same_float(const Node& node,
 namespace nncert::ops {
 
 Tensor sum_to_shape(const Tensor& grad, const Shape& shape) {
-  if (grad.shape() == shape) return grad;
+  if (grad.shape() == shape)
+    return grad;
   Tensor out(grad.dtype(), shape);
   const Shape& gs = grad.shape();
   const auto st = broadcast_strides(shape, gs);
   std::vector<int64_t> idx(gs.size(), 0);
   for (int64_t i = 0; i < grad.numel(); ++i) {
     int64_t j = 0;
-    for (size_t d = 0; d < gs.size(); ++d) j += idx[d] * st[d];
+    for (size_t d = 0; d < gs.size(); ++d)
+      j += idx[d] * st[d];
     out.set(j, out.get(j) + grad.get(i));
     for (size_t d = gs.size(); d-- > 0;) {
-      if (++idx[d] < gs[d]) break;
+      if (++idx[d] < gs[d])
+        break;
       idx[d] = 0;
     }
   }

@@ -124,8 +124,63 @@ Status forward(const Node& node,
   });
 }
 
+// dL/dx[src(o)] += dL/dy[o] (reflect/edge/wrap accumulate); dL/dc = sum of dL/dy over padding
+Status vjp(const Node& node,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& ctx) {
+  const Tensor& x = in[0];
+  if (!is_float(x.dtype()) || !grad_out[0].is_valid())
+    return Status::ok();
+  const size_t r = static_cast<size_t>(x.rank());
+  NNCERT_ASSIGN_OR_RETURN(auto pads, full_pads(infos_of(in), r));
+  const std::string mode = node.attrs.get_string("mode", "constant");
+  const Tensor gy = grad_out[0].to(x.dtype());
+  const Shape& os = gy.shape();
+  Tensor gx(x.dtype(), x.shape());
+  auto xs = shape_strides(x.shape());
+  double gc = 0;  // gradient of the constant value
+  Status st = NNCERT_FLOAT_DISPATCH(x.dtype(), T, {
+    const T* pg = gy.data<T>();
+    T* px = gx.data<T>();
+    std::vector<int64_t> idx(r, 0);
+    for (int64_t o = 0; o < gy.numel(); ++o) {
+      int64_t src = 0;
+      bool is_const = false;
+      for (size_t d = 0; d < r; ++d) {
+        int64_t s = source(idx[d], pads[d], x.shape()[d], mode);
+        if (s < 0) {
+          is_const = true;
+          break;
+        }
+        src += s * xs[d];
+      }
+      if (is_const)
+        gc += static_cast<double>(pg[o]);
+      else
+        px[src] += pg[o];
+      for (size_t d = r; d-- > 0;) {
+        if (++idx[d] < os[d])
+          break;
+        idx[d] = 0;
+      }
+    }
+  });
+  if (!st.is_ok())
+    return st;
+  grad_in[0] = gx;
+  if (has_input(in, 2) && is_float(in[2].dtype()) && in[2].numel() > 0) {
+    Tensor g(in[2].dtype(), in[2].shape());
+    g.set(0, gc);
+    grad_in[2] = g;
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpPad{"Pad", 2, 4, &infer, &forward, nullptr, &ibp_monotone<&forward>};
+extern const OpDef kOpPad{"Pad", 2, 4, &infer, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
 
 }  // namespace nncert::ops

@@ -7,6 +7,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/vjp_util.h"
 
 namespace nncert::ops {
 namespace {
@@ -50,12 +51,16 @@ Status forward(const Node& node,
 // [a]^p for a constant scalar exponent p:
 //   integer p, even: [min(|a|)^p, max(|a|)^p] (min |a| = 0 when 0 is in [a]); odd: monotone;
 //   p > 0 non-integer: monotone on a >= 0; p < 0: decreasing on a > 0; otherwise unbounded.
-Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeInfo> out_types,
-           std::vector<Interval>& out, const ExecContext& ctx) {
+Status ibp(const Node& node,
+           std::span<const Interval> in,
+           std::span<const TypeInfo> out_types,
+           std::vector<Interval>& out,
+           const ExecContext& ctx) {
   if (!is_exact(in[1]) || in[1].lo.numel() != 1)
     return unsupported("Pow bounds need a constant scalar exponent");
   const double p = in[1].lo.get(0);
-  if (in[0].lo.shape() != out_types[0].shape) return unsupported("Pow bounds with broadcasting");
+  if (in[0].lo.shape() != out_types[0].shape)
+    return unsupported("Pow bounds with broadcasting");
   Interval r{Tensor(out_types[0].dtype, out_types[0].shape),
              Tensor(out_types[0].dtype, out_types[0].shape)};
   const bool integer = std::floor(p) == p;
@@ -98,8 +103,37 @@ Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeI
   return Status::ok();
 }
 
+// y = a^b: dL/da = unbroadcast(dL/dy * b * a^(b-1)), dL/db = unbroadcast(dL/dy * y * log(a))
+// (a float exponent only; the log term is 0 where y == 0)
+Status vjp(const Node& /*node*/,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& /*ctx*/) {
+  return vjp_binary(
+      in,
+      out,
+      grad_out,
+      grad_in,
+      [](auto a, auto b, auto y) {
+        using T = decltype(a);
+        (void)a;
+        (void)b;
+        (void)y;
+        return b == T(0) ? T(0) : b * std::pow(a, b - T(1));
+      },
+      [](auto a, auto b, auto y) {
+        using T = decltype(a);
+        (void)a;
+        (void)b;
+        (void)y;
+        return y == T(0) ? T(0) : y * std::log(a);
+      });
+}
+
 }  // namespace
 
-extern const OpDef kOpPow{"Pow", 2, 2, &infer, &forward, nullptr, &ibp};
+extern const OpDef kOpPow{"Pow", 2, 2, &infer, &forward, nullptr, &ibp, &vjp};
 
 }  // namespace nncert::ops

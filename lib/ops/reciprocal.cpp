@@ -1,10 +1,10 @@
 // Reciprocal: elementwise y = 1 / x.
 #include <cmath>
-
 #include <limits>
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/vjp_util.h"
 
 namespace nncert::ops {
 namespace {
@@ -23,8 +23,11 @@ Status forward(const Node& node,
 }
 
 // 1/[a] = [1/a.hi, 1/a.lo] when 0 is not in [a]; unbounded otherwise
-Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeInfo> out_types,
-           std::vector<Interval>& out, const ExecContext& ctx) {
+Status ibp(const Node& node,
+           std::span<const Interval> in,
+           std::span<const TypeInfo> out_types,
+           std::vector<Interval>& out,
+           const ExecContext& ctx) {
   out = {map_interval(in[0], [](double l, double h, double* ol, double* oh) {
     if (l > 0 || h < 0) {
       *ol = 1 / h;
@@ -37,8 +40,23 @@ Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeI
   return Status::ok();
 }
 
+// dL/dx = -dL/dy * y^2
+Status vjp(const Node& /*node*/,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& /*ctx*/) {
+  return vjp_unary(in, out, grad_out, grad_in, [&](auto x, auto y) {
+    (void)x;
+    (void)y;
+    return -y * y;
+  });
+}
+
 }  // namespace
 
-extern const OpDef kOpReciprocal{"Reciprocal", 1, 1, &infer_same_float, &forward, nullptr, &ibp};
+extern const OpDef kOpReciprocal{
+    "Reciprocal", 1, 1, &infer_same_float, &forward, nullptr, &ibp, &vjp};
 
 }  // namespace nncert::ops

@@ -17,5 +17,11 @@ Status forward_reduce(const Node& node,
                       std::span<const TypeInfo> out_types,
                       std::vector<Tensor>& out,
                       bool mean);
+// dL/dx = broadcast(dL/dy, shape(x)), divided by the reduced count when `mean`.
+Status vjp_reduce(const Node& node,
+                  std::span<const Tensor> in,
+                  std::span<const Tensor> grad_out,
+                  std::vector<Tensor>& grad_in,
+                  bool mean);
 
 }  // namespace nncert::ops

@@ -1,7 +1,7 @@
 // ReduceSum: y = sum of x over `axes` (keepdims default 1). Also holds the shared reduction
 // driver used by ReduceMean (ops/reduce.h).
-#include "ops/reduce.h"
 #include "ops/interval.h"
+#include "ops/reduce.h"
 
 namespace nncert::ops {
 
@@ -87,6 +87,51 @@ Status forward_reduce(const Node& node,
   });
 }
 
+Status vjp_reduce(const Node& node,
+                  std::span<const Tensor> in,
+                  std::span<const Tensor> grad_out,
+                  std::vector<Tensor>& grad_in,
+                  bool mean) {
+  const Tensor& x = in[0];
+  if (!is_float(x.dtype()) || !grad_out[0].is_valid())
+    return Status::ok();
+  NNCERT_ASSIGN_OR_RETURN(auto red,
+                          reduced_axes(node, infos_of(in), static_cast<size_t>(x.rank())));
+  const Tensor gy = grad_out[0].to(x.dtype());
+  Tensor gx(x.dtype(), x.shape());
+  // Every input element reads its output slot: output strides with 0 on reduced axes.
+  const size_t r = red.size();
+  Shape kept(r);
+  for (size_t d = 0; d < r; ++d)
+    kept[d] = red[d] ? 1 : x.shape()[d];
+  auto ks = shape_strides(kept);
+  for (size_t d = 0; d < r; ++d)
+    if (red[d])
+      ks[d] = 0;
+  const int64_t count = x.numel() / std::max<int64_t>(gy.numel(), 1);
+  Status st = NNCERT_FLOAT_DISPATCH(x.dtype(), T, {
+    const T scale = mean && count > 0 ? T(1) / static_cast<T>(count) : T(1);
+    const T* pg = gy.data<T>();
+    T* px = gx.data<T>();
+    std::vector<int64_t> idx(r, 0);
+    int64_t dst = 0;
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      px[i] = pg[dst] * scale;
+      for (size_t d = r; d-- > 0;) {
+        dst += ks[d];
+        if (++idx[d] < x.shape()[d])
+          break;
+        dst -= ks[d] * x.shape()[d];
+        idx[d] = 0;
+      }
+    }
+  });
+  if (!st.is_ok())
+    return st;
+  grad_in[0] = gx;
+  return Status::ok();
+}
+
 namespace {
 // y = sum_{axes} x
 Status forward(const Node& node,
@@ -96,8 +141,19 @@ Status forward(const Node& node,
                const ExecContext& ctx) {
   return forward_reduce(node, in, out_types, out, false);
 }
+
+// dL/dx = broadcast(dL/dy, shape(x))
+Status vjp(const Node& node,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& ctx) {
+  return vjp_reduce(node, in, grad_out, grad_in, false);
+}
 }  // namespace
 
-extern const OpDef kOpReduceSum{"ReduceSum", 1, 2, &infer_reduce, &forward, nullptr, &ibp_monotone<&forward>};
+extern const OpDef kOpReduceSum{
+    "ReduceSum", 1, 2, &infer_reduce, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
 
 }  // namespace nncert::ops

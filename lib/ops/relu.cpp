@@ -3,6 +3,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/vjp_util.h"
 
 namespace nncert::ops {
 namespace {
@@ -21,8 +22,24 @@ Status forward(const Node& node,
           in[0], out[0], [&](T x) -> T { return x > T(0) ? x : T(0); }, ctx));
 }
 
+// dL/dx = dL/dy * (x > 0)  (subgradient 0 at x == 0)
+Status vjp(const Node& /*node*/,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& /*ctx*/) {
+  return vjp_unary(in, out, grad_out, grad_in, [&](auto x, auto y) {
+    using T = decltype(x);
+    (void)x;
+    (void)y;
+    return x > T(0) ? T(1) : T(0);
+  });
+}
+
 }  // namespace
 
-extern const OpDef kOpRelu{"Relu", 1, 1, &infer_same, &forward, nullptr, &ibp_monotone<&forward>};
+extern const OpDef kOpRelu{
+    "Relu", 1, 1, &infer_same, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
 
 }  // namespace nncert::ops

@@ -46,8 +46,19 @@ Status forward(const Node& node,
   return Status::ok();
 }
 
+// no gradient: y depends on shape(x) only, not on its values
+Status vjp(const Node& node,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& ctx) {
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpShape{"Shape", 1, 1, &infer, &forward, nullptr, &ibp_monotone<&forward>};
+extern const OpDef kOpShape{
+    "Shape", 1, 1, &infer, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
 
 }  // namespace nncert::ops

@@ -3,6 +3,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/vjp_util.h"
 
 namespace nncert::ops {
 namespace {
@@ -26,8 +27,24 @@ Status forward(const Node& node,
                                    ctx));
 }
 
+// dL/dx = dL/dy * y (1 - y)
+Status vjp(const Node& /*node*/,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& /*ctx*/) {
+  return vjp_unary(in, out, grad_out, grad_in, [&](auto x, auto y) {
+    using T = decltype(x);
+    (void)x;
+    (void)y;
+    return y * (T(1) - y);
+  });
+}
+
 }  // namespace
 
-extern const OpDef kOpSigmoid{"Sigmoid", 1, 1, &infer_same_float, &forward, nullptr, &ibp_monotone<&forward>};
+extern const OpDef kOpSigmoid{
+    "Sigmoid", 1, 1, &infer_same_float, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
 
 }  // namespace nncert::ops

@@ -141,8 +141,51 @@ Status forward(const Node& node,
   });
 }
 
+// dL/dx[start + j * step] = dL/dy[j] per axis, 0 where x is not read
+Status vjp(const Node& node,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& ctx) {
+  const Tensor& x = in[0];
+  if (!is_float(x.dtype()) || !grad_out[0].is_valid())
+    return Status::ok();
+  NNCERT_ASSIGN_OR_RETURN(Plan p, plan_from(infos_of(in)));
+  const Tensor gy = grad_out[0].to(x.dtype());
+  Tensor gx(x.dtype(), x.shape());
+  grad_in[0] = gx;
+  if (gy.numel() == 0)
+    return Status::ok();
+  const size_t r = p.out.size();
+  auto xs = shape_strides(x.shape());
+  int64_t base = 0;
+  std::vector<int64_t> st(r);
+  for (size_t d = 0; d < r; ++d) {
+    base += p.start[d] * xs[d];
+    st[d] = p.step[d] * xs[d];
+  }
+  return NNCERT_FLOAT_DISPATCH(x.dtype(), T, {
+    const T* pg = gy.data<T>();
+    T* px = gx.data<T>();
+    std::vector<int64_t> idx(r, 0);
+    int64_t src = base;
+    for (int64_t o = 0; o < gy.numel(); ++o) {
+      px[src] += pg[o];
+      for (size_t d = r; d-- > 0;) {
+        src += st[d];
+        if (++idx[d] < p.out[d])
+          break;
+        src -= st[d] * p.out[d];
+        idx[d] = 0;
+      }
+    }
+  });
+}
+
 }  // namespace
 
-extern const OpDef kOpSlice{"Slice", 3, 5, &infer, &forward, nullptr, &ibp_monotone<&forward>};
+extern const OpDef kOpSlice{
+    "Slice", 3, 5, &infer, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
 
 }  // namespace nncert::ops

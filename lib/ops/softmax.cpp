@@ -6,6 +6,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/vjp_util.h"
 
 namespace nncert::ops {
 namespace {
@@ -66,20 +67,26 @@ Status forward(const Node& node,
 
 // y_i = 1 / (1 + sum_{j != i} exp(x_j - x_i)) is increasing in x_i and decreasing in x_j, so
 //   lo_i = 1 / (1 + sum_{j != i} exp(hi_j - lo_i)),  hi_i = 1 / (1 + sum_{j != i} exp(lo_j - hi_i))
-Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeInfo> out_types,
-           std::vector<Interval>& out, const ExecContext& ctx) {
+Status ibp(const Node& node,
+           std::span<const Interval> in,
+           std::span<const TypeInfo> out_types,
+           std::vector<Interval>& out,
+           const ExecContext& ctx) {
   const Tensor& xl = in[0].lo;
   const Tensor& xh = in[0].hi;
   const bool legacy = node.attrs.get_int("legacy_2d", 0) != 0;
   NNCERT_ASSIGN_OR_RETURN(int64_t axis,
                           normalize_axis(node.attrs.get_int("axis", legacy ? 1 : -1), xl.rank()));
   int64_t outer = 1, n = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= xl.dim(d);
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= xl.dim(d);
   if (legacy) {
-    for (int64_t d = axis; d < xl.rank(); ++d) n *= xl.dim(d);
+    for (int64_t d = axis; d < xl.rank(); ++d)
+      n *= xl.dim(d);
   } else {
     n = xl.dim(axis);
-    for (int64_t d = axis + 1; d < xl.rank(); ++d) inner *= xl.dim(d);
+    for (int64_t d = axis + 1; d < xl.rank(); ++d)
+      inner *= xl.dim(d);
   }
   Interval r{Tensor(xl.dtype(), xl.shape()), Tensor(xl.dtype(), xl.shape())};
   for (int64_t o = 0; o < outer; ++o)
@@ -89,7 +96,8 @@ Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeI
         const int64_t ii = base + i * inner;
         double sl = 0, sh = 0;
         for (int64_t j = 0; j < n; ++j) {
-          if (j == i) continue;
+          if (j == i)
+            continue;
           const int64_t jj = base + j * inner;
           sl += std::exp(xh.get(jj) - xl.get(ii));
           sh += std::exp(xl.get(jj) - xh.get(ii));
@@ -102,8 +110,54 @@ Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeI
   return Status::ok();
 }
 
+// dL/dx_i = y_i * (dL/dy_i - sum_j dL/dy_j y_j) along the softmax axis (axes, legacy_2d)
+Status vjp(const Node& node,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& /*ctx*/) {
+  if (!grad_out[0].is_valid())
+    return Status::ok();
+  const Tensor& x = in[0];
+  const DType dt = x.dtype();
+  const bool legacy = node.attrs.get_int("legacy_2d", 0) != 0;
+  NNCERT_ASSIGN_OR_RETURN(int64_t axis,
+                          normalize_axis(node.attrs.get_int("axis", legacy ? 1 : -1), x.rank()));
+  int64_t outer = 1, n = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= x.dim(d);
+  if (legacy) {
+    for (int64_t d = axis; d < x.rank(); ++d)
+      n *= x.dim(d);
+  } else {
+    n = x.dim(axis);
+    for (int64_t d = axis + 1; d < x.rank(); ++d)
+      inner *= x.dim(d);
+  }
+  const Tensor gy = grad_as(grad_out[0], dt, x.shape());
+  const Tensor y = out[0].dtype() == dt ? out[0] : out[0].to(dt);
+  Tensor gx(dt, x.shape());
+  NNCERT_RETURN_IF_ERROR(NNCERT_FLOAT_DISPATCH(dt, T, {
+    const T* py = y.data<T>();
+    const T* pg = gy.data<T>();
+    T* po = gx.data<T>();
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t k = 0; k < inner; ++k) {
+        const int64_t base = o * n * inner + k;
+        T dot = 0;
+        for (int64_t i = 0; i < n; ++i)
+          dot += pg[base + i * inner] * py[base + i * inner];
+        for (int64_t i = 0; i < n; ++i)
+          po[base + i * inner] = py[base + i * inner] * (pg[base + i * inner] - dot);
+      }
+  }));
+  grad_in[0] = gx;
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpSoftmax{"Softmax", 1, 1, &infer, &forward, nullptr, &ibp};
+extern const OpDef kOpSoftmax{"Softmax", 1, 1, &infer, &forward, nullptr, &ibp, &vjp};
 
 }  // namespace nncert::ops

@@ -82,8 +82,41 @@ Status forward(const Node& node,
   return Status::ok();
 }
 
+// dL/dx = concat_k(dL/dy_k) along axis (zero blocks for outputs without a gradient)
+Status vjp(const Node& node,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& ctx) {
+  const Tensor& x = in[0];
+  if (!is_float(x.dtype()))
+    return Status::ok();
+  NNCERT_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(node.attrs.get_int("axis", 0), x.rank()));
+  NNCERT_ASSIGN_OR_RETURN(auto sizes, parts(node, infos_of(in), x.dim(axis)));
+  const auto [outer, inner] = axis_blocks(x.shape(), axis);
+  const size_t es = dtype_size(x.dtype());
+  const int64_t in_block = x.dim(axis) * inner;
+  Tensor gx(x.dtype(), x.shape());
+  int64_t offset = 0;
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    const int64_t block = sizes[k] * inner;
+    if (k < grad_out.size() && grad_out[k].is_valid() && block > 0) {
+      const Tensor gy = grad_out[k].to(x.dtype());
+      for (int64_t o = 0; o < outer; ++o)
+        std::memcpy(static_cast<char*>(gx.raw()) + static_cast<size_t>(o * in_block + offset) * es,
+                    static_cast<const char*>(gy.raw()) + static_cast<size_t>(o * block) * es,
+                    static_cast<size_t>(block) * es);
+    }
+    offset += block;
+  }
+  grad_in[0] = gx;
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpSplit{"Split", 1, 2, &infer, &forward, nullptr, &ibp_monotone<&forward>};
+extern const OpDef kOpSplit{
+    "Split", 1, 2, &infer, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
 
 }  // namespace nncert::ops

@@ -3,6 +3,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/vjp_util.h"
 
 namespace nncert::ops {
 namespace {
@@ -20,8 +21,24 @@ Status forward(const Node& node,
                                    in[0], out[0], [&](T x) -> T { return std::sqrt(x); }, ctx));
 }
 
+// dL/dx = dL/dy / (2 y)
+Status vjp(const Node& /*node*/,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& /*ctx*/) {
+  return vjp_unary(in, out, grad_out, grad_in, [&](auto x, auto y) {
+    using T = decltype(x);
+    (void)x;
+    (void)y;
+    return T(0.5) / y;
+  });
+}
+
 }  // namespace
 
-extern const OpDef kOpSqrt{"Sqrt", 1, 1, &infer_same_float, &forward, nullptr, &ibp_monotone<&forward>};
+extern const OpDef kOpSqrt{
+    "Sqrt", 1, 1, &infer_same_float, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
 
 }  // namespace nncert::ops

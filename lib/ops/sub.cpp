@@ -3,6 +3,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/vjp_util.h"
 
 namespace nncert::ops {
 namespace {
@@ -27,17 +28,50 @@ Status forward(const Node& node,
 }
 
 // [a] - [b] = [a.lo - b.hi, a.hi - b.lo]
-Status ibp(const Node& node, std::span<const Interval> in, std::span<const TypeInfo> out_types,
-           std::vector<Interval>& out, const ExecContext& ctx) {
+Status ibp(const Node& node,
+           std::span<const Interval> in,
+           std::span<const TypeInfo> out_types,
+           std::vector<Interval>& out,
+           const ExecContext& ctx) {
   std::vector<Tensor> lo(1), hi(1);
-  NNCERT_RETURN_IF_ERROR(forward(node, std::vector<Tensor>{in[0].lo, in[1].hi}, out_types, lo, ctx));
-  NNCERT_RETURN_IF_ERROR(forward(node, std::vector<Tensor>{in[0].hi, in[1].lo}, out_types, hi, ctx));
+  NNCERT_RETURN_IF_ERROR(
+      forward(node, std::vector<Tensor>{in[0].lo, in[1].hi}, out_types, lo, ctx));
+  NNCERT_RETURN_IF_ERROR(
+      forward(node, std::vector<Tensor>{in[0].hi, in[1].lo}, out_types, hi, ctx));
   out = {{lo[0], hi[0]}};
   return Status::ok();
 }
 
+// dL/da = unbroadcast(dL/dy), dL/db = -unbroadcast(dL/dy)
+Status vjp(const Node& /*node*/,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& /*ctx*/) {
+  return vjp_binary(
+      in,
+      out,
+      grad_out,
+      grad_in,
+      [](auto a, auto b, auto y) {
+        using T = decltype(a);
+        (void)a;
+        (void)b;
+        (void)y;
+        return T(1);
+      },
+      [](auto a, auto b, auto y) {
+        using T = decltype(a);
+        (void)a;
+        (void)b;
+        (void)y;
+        return T(-1);
+      });
+}
+
 }  // namespace
 
-extern const OpDef kOpSub{"Sub", 2, 2, &infer_broadcast, &forward, nullptr, &ibp};
+extern const OpDef kOpSub{"Sub", 2, 2, &infer_broadcast, &forward, nullptr, &ibp, &vjp};
 
 }  // namespace nncert::ops

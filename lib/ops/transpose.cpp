@@ -69,8 +69,50 @@ Status forward(const Node& node,
   });
 }
 
+// dL/dx = transpose(dL/dy, inverse(perm)): dL/dx[src(o)] = dL/dy[o]
+Status vjp(const Node& node,
+           std::span<const Tensor> in,
+           std::span<const Tensor> out,
+           std::span<const Tensor> grad_out,
+           std::vector<Tensor>& grad_in,
+           const ExecContext& ctx) {
+  const Tensor& x = in[0];
+  if (!is_float(x.dtype()) || !grad_out[0].is_valid())
+    return Status::ok();
+  NNCERT_ASSIGN_OR_RETURN(auto perm, permutation(node, x.shape().size()));
+  const Tensor gy = grad_out[0].to(x.dtype());
+  Tensor gx(x.dtype(), x.shape());
+  const size_t r = perm.size();
+  auto xs = shape_strides(x.shape());
+  std::vector<int64_t> src_stride(r);  // stride in x of each output axis
+  for (size_t i = 0; i < r; ++i)
+    src_stride[i] = xs[static_cast<size_t>(perm[i])];
+  const Shape& os = gy.shape();
+  std::vector<int64_t> idx(r, 0);
+  Status st = NNCERT_FLOAT_DISPATCH(x.dtype(), T, {
+    const T* pg = gy.data<T>();
+    T* px = gx.data<T>();
+    int64_t src = 0;
+    for (int64_t o = 0; o < gy.numel(); ++o) {
+      px[src] = pg[o];
+      for (size_t d = r; d-- > 0;) {
+        src += src_stride[d];
+        if (++idx[d] < os[d])
+          break;
+        src -= src_stride[d] * os[d];
+        idx[d] = 0;
+      }
+    }
+  });
+  if (!st.is_ok())
+    return st;
+  grad_in[0] = gx;
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpTranspose{"Transpose", 1, 1, &infer, &forward, nullptr, &ibp_monotone<&forward>};
+extern const OpDef kOpTranspose{
+    "Transpose", 1, 1, &infer, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
 
 }  // namespace nncert::ops

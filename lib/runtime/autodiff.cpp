@@ -13,11 +13,13 @@ void accumulate(Tensor& acc, const Tensor& g) {
     acc = g.clone();
     return;
   }
-  for (int64_t i = 0; i < acc.numel(); ++i) acc.set(i, acc.get(i) + g.get(i));
+  for (int64_t i = 0; i < acc.numel(); ++i)
+    acc.set(i, acc.get(i) + g.get(i));
 }
 }  // namespace
 
-Expected<GradientResult> gradient(const Graph& g, const std::vector<Tensor>& inputs,
+Expected<GradientResult> gradient(const Graph& g,
+                                  const std::vector<Tensor>& inputs,
                                   const std::vector<Tensor>& output_grads,
                                   const RunOptions& options) {
   if (output_grads.size() != g.outputs().size())
@@ -25,7 +27,8 @@ Expected<GradientResult> gradient(const Graph& g, const std::vector<Tensor>& inp
   std::vector<NodeId> missing;
   for (size_t i = 0; i < g.num_nodes(); ++i) {
     const OpDef* def = find_op(g.node(static_cast<NodeId>(i)).op);
-    if (def == nullptr || def->vjp == nullptr) missing.push_back(static_cast<NodeId>(i));
+    if (def == nullptr || def->vjp == nullptr)
+      missing.push_back(static_cast<NodeId>(i));
   }
   if (!missing.empty()) {
     std::string msg = std::to_string(missing.size()) + " node(s) without a gradient rule: ";
@@ -37,17 +40,20 @@ Expected<GradientResult> gradient(const Graph& g, const std::vector<Tensor>& inp
   NNCERT_ASSIGN_OR_RETURN(std::vector<Tensor> values, ex.run_all(inputs));
   NNCERT_ASSIGN_OR_RETURN(auto order, g.topological_order());
   GradientResult r;
-  for (ValueId o : g.outputs()) r.outputs.push_back(values[static_cast<size_t>(o)]);
+  for (ValueId o : g.outputs())
+    r.outputs.push_back(values[static_cast<size_t>(o)]);
   std::vector<Tensor>& grads = r.value_grads;
   grads.assign(g.num_values(), Tensor());
   for (size_t k = 0; k < g.outputs().size(); ++k) {
     const Tensor& seed = output_grads[k];
-    if (!seed.is_valid()) continue;
+    if (!seed.is_valid())
+      continue;
     const Tensor& y = r.outputs[k];
     if (seed.shape() != y.shape())
-      return Status(ErrorCode::kShapeMismatch, "output gradient " + std::to_string(k) +
-                                                   " has shape " + shape_to_string(seed.shape()) +
-                                                   ", the output " + shape_to_string(y.shape()));
+      return Status(ErrorCode::kShapeMismatch,
+                    "output gradient " + std::to_string(k) + " has shape " +
+                        shape_to_string(seed.shape()) + ", the output " +
+                        shape_to_string(y.shape()));
     accumulate(grads[static_cast<size_t>(g.outputs()[k])], seed.to(y.dtype()));
   }
   ExecContext ctx{options.threads};
@@ -60,20 +66,24 @@ Expected<GradientResult> gradient(const Graph& g, const std::vector<Tensor>& inp
         gout.push_back(o >= 0 ? grads[static_cast<size_t>(o)] : Tensor());
         any = any || gout.back().is_valid();
       }
-      if (!any) continue;
+      if (!any)
+        continue;
       std::vector<Tensor> in, out;
-      for (ValueId v : n.inputs) in.push_back(v >= 0 ? values[static_cast<size_t>(v)] : Tensor());
-      for (ValueId v : n.outputs) out.push_back(v >= 0 ? values[static_cast<size_t>(v)] : Tensor());
+      for (ValueId v : n.inputs)
+        in.push_back(v >= 0 ? values[static_cast<size_t>(v)] : Tensor());
+      for (ValueId v : n.outputs)
+        out.push_back(v >= 0 ? values[static_cast<size_t>(v)] : Tensor());
       std::vector<Tensor> gin(in.size());
       Status st = find_op(n.op)->vjp(n, in, out, gout, gin, ctx);
-      if (!st.is_ok()) return st.with_context("gradient of node " + n.display());
+      if (!st.is_ok())
+        return st.with_context("gradient of node " + n.display());
       for (size_t i = 0; i < n.inputs.size() && i < gin.size(); ++i) {
-        if (n.inputs[i] < 0 || !gin[i].is_valid()) continue;
+        if (n.inputs[i] < 0 || !gin[i].is_valid())
+          continue;
         if (gin[i].shape() != in[i].shape())
-          return Status(ErrorCode::kInternal, "gradient rule of " + n.display() +
-                                                  " returned shape " +
-                                                  shape_to_string(gin[i].shape()) + " for input " +
-                                                  std::to_string(i));
+          return Status(ErrorCode::kInternal,
+                        "gradient rule of " + n.display() + " returned shape " +
+                            shape_to_string(gin[i].shape()) + " for input " + std::to_string(i));
         accumulate(grads[static_cast<size_t>(n.inputs[i])], gin[i]);
       }
     }

@@ -20,7 +20,8 @@ struct GradientResult {
 
 // loss = sum_k <output_grads[k], outputs[k]>: `output_grads` holds one seed per graph output (an
 // invalid tensor means zero). Gradients flow to graph inputs and float constants (weights).
-Expected<GradientResult> gradient(const Graph& g, const std::vector<Tensor>& inputs,
+Expected<GradientResult> gradient(const Graph& g,
+                                  const std::vector<Tensor>& inputs,
                                   const std::vector<Tensor>& output_grads,
                                   const RunOptions& options = {});
 

@@ -63,11 +63,13 @@ Expected<std::vector<Tensor>> Executor::run_all(const std::vector<Tensor>& input
   std::vector<Tensor> values;
   NNCERT_RETURN_IF_ERROR(execute(inputs, /*keep_all=*/true, values));
   for (size_t v = 0; v < values.size(); ++v)
-    if (constants_[v].is_valid()) values[v] = constants_[v];
+    if (constants_[v].is_valid())
+      values[v] = constants_[v];
   return values;
 }
 
-Status Executor::execute(const std::vector<Tensor>& inputs, bool keep_all,
+Status Executor::execute(const std::vector<Tensor>& inputs,
+                         bool keep_all,
                          std::vector<Tensor>& values) {
   const Graph& g = *graph_;
   if (inputs.size() != g.inputs().size())

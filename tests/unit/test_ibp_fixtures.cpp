@@ -2,10 +2,10 @@
 // ../shared/fixtures when present): output bounds and margin bounds C f(x) (C folded into the last
 // linear layer, as auto_LiRPA does), within 1e-9 relative in float64 (issue bar: 1e-4), and sound
 // against the recorded sampled minima/maxima.
-#include <catch2/catch.hpp>
-
 #include <cmath>
 #include <filesystem>
+
+#include <catch2/catch.hpp>
 
 #include "bounds/ibp.h"
 #include "frontends/onnx/onnx_loader.h"
@@ -16,7 +16,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-double rel(double a, double b) { return std::abs(a - b) / std::max(1.0, std::abs(b)); }
+double rel(double a, double b) {
+  return std::abs(a - b) / std::max(1.0, std::abs(b));
+}
 
 void check_fixture_dir(const fs::path& dir) {
   INFO("fixture " << dir.string());
@@ -82,7 +84,8 @@ TEST_CASE("IBP equals auto_LiRPA's IBP on the shared fixtures", "[ibp][shared]")
     return;
   }
   for (const auto& e : fs::directory_iterator(fs::path(*shared) / "fixtures"))
-    if (fs::exists(e.path() / "cases.json")) check_fixture_dir(e.path());
+    if (fs::exists(e.path() / "cases.json"))
+      check_fixture_dir(e.path());
 }
 
 TEST_CASE("the toy network's IBP bounds are the known exact values", "[ibp]") {
@@ -90,8 +93,9 @@ TEST_CASE("the toy network's IBP bounds are the known exact values", "[ibp]") {
   REQUIRE(m.has_value());
   const auto cases = test::read_json(test::data_path("fixtures/toy/cases.json"));
   const auto& c = cases["cases"][0];
-  std::vector<Interval> box{{Tensor::from_vector<double>({1, 2}, c["x_lower"].get<std::vector<double>>()),
-                             Tensor::from_vector<double>({1, 2}, c["x_upper"].get<std::vector<double>>())}};
+  std::vector<Interval> box{
+      {Tensor::from_vector<double>({1, 2}, c["x_lower"].get<std::vector<double>>()),
+       Tensor::from_vector<double>({1, 2}, c["x_upper"].get<std::vector<double>>())}};
   auto out = ibp_outputs(m->graph, box);
   REQUIRE(out.has_value());
   CHECK((*out)[0].lo.get(0) == -6.0);
