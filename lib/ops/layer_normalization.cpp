@@ -1,9 +1,11 @@
 // LayerNormalization (opset 17): normalise over the axes from `axis` (default -1) to the end,
 // y = (x - mean) / sqrt(var + epsilon) * scale + bias, var the biased variance. Only output Y is
 // supported (Mean / InvStdDev outputs are training artefacts).
+#include <algorithm>
 #include <cmath>
 
 #include "ops/elementwise.h"
+#include "ops/interval.h"
 #include "ops/vjp_util.h"
 
 namespace nncert::ops {
@@ -146,9 +148,69 @@ Status vjp(const Node& node,
   return Status::ok();
 }
 
+// Interval rule, per normalised group of n values (mean / var over the group):
+//   d_i = x_i - mean = (1 - 1/n) x_i - (1/n) sum_{j != i} x_j   (exact interval of a linear form)
+//   var in [0, (1/n) sum_j max(d_j.lo^2, d_j.hi^2)],  r = 1/sqrt(var + eps) in [r.lo, 1/sqrt(eps)]
+//   n_i = d_i * r, also |n_i| <= sqrt(n - 1) (a standardised value never exceeds it)
+//   y_i = n_i * scale_i + bias_i   (scale and bias constant)
+Status ibp(const Node& node,
+           std::span<const Interval> in,
+           std::span<const TypeInfo> out_types,
+           std::vector<Interval>& out,
+           const ExecContext& ctx) {
+  for (size_t i = 1; i < in.size(); ++i)
+    if (in[i].lo.is_valid() && !is_exact(in[i]))
+      return unsupported("LayerNormalization bounds need constant scale and bias");
+  const Tensor& xl = in[0].lo;
+  const Tensor& xh = in[0].hi;
+  NNCERT_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(node.attrs.get_int("axis", -1), xl.rank()));
+  const double eps = node.attrs.get_float("epsilon", 1e-5);
+  int64_t outer = 1, n = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= xl.dim(d);
+  for (int64_t d = axis; d < xl.rank(); ++d)
+    n *= xl.dim(d);
+  const Tensor& scale = in[1].lo;
+  const bool has_bias = in.size() > 2 && in[2].lo.is_valid();
+  Interval r{Tensor(xl.dtype(), xl.shape()), Tensor(xl.dtype(), xl.shape())};
+  const double nn = static_cast<double>(n);
+  const double cap = std::sqrt(std::max(nn - 1, 0.0));
+  std::vector<double> dl(static_cast<size_t>(n)), dh(static_cast<size_t>(n));
+  for (int64_t o = 0; o < outer; ++o) {
+    const int64_t base = o * n;
+    double sum_lo = 0, sum_hi = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      sum_lo += xl.get(base + j);
+      sum_hi += xh.get(base + j);
+    }
+    double var_hi = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double li = xl.get(base + i), hi = xh.get(base + i);
+      const auto k = static_cast<size_t>(i);
+      dl[k] = (1 - 1 / nn) * li - (sum_hi - hi) / nn;
+      dh[k] = (1 - 1 / nn) * hi - (sum_lo - li) / nn;
+      var_hi += std::max(dl[k] * dl[k], dh[k] * dh[k]) / nn;
+    }
+    const double r_lo = 1 / std::sqrt(var_hi + eps), r_hi = 1 / std::sqrt(eps);
+    for (int64_t i = 0; i < n; ++i) {
+      const auto k = static_cast<size_t>(i);
+      double lo = dl[k] >= 0 ? dl[k] * r_lo : dl[k] * r_hi;
+      double hi = dh[k] >= 0 ? dh[k] * r_hi : dh[k] * r_lo;
+      lo = std::max(lo, -cap);
+      hi = std::min(hi, cap);
+      const double sc = scale.get(i % scale.numel());
+      const double b = has_bias ? in[2].lo.get(i % in[2].lo.numel()) : 0.0;
+      r.lo.set(base + i, (sc >= 0 ? lo * sc : hi * sc) + b);
+      r.hi.set(base + i, (sc >= 0 ? hi * sc : lo * sc) + b);
+    }
+  }
+  out = {r};
+  return Status::ok();
+}
+
 }  // namespace
 
 extern const OpDef kOpLayerNormalization{
-    "LayerNormalization", 2, 3, &infer, &forward, nullptr, nullptr, &vjp};
+    "LayerNormalization", 2, 3, &infer, &forward, nullptr, &ibp, &vjp};
 
 }  // namespace nncert::ops

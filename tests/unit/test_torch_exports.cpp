@@ -3,9 +3,11 @@
 // activations) and a CNN (Conv, ConvTranspose, MaxPool, concat, GlobalAveragePool), each with a
 // dynamic batch axis and PyTorch's shape chains, against PyTorch's float64 outputs on a batch of 3.
 #include <cmath>
+#include <random>
 
 #include <catch2/catch.hpp>
 
+#include "bounds/ibp.h"
 #include "frontends/onnx/onnx_loader.h"
 #include "passes/passes.h"
 #include "tests/support/onnx_builder.h"
@@ -45,5 +47,42 @@ TEST_CASE("PyTorch exports at several opsets match PyTorch's outputs", "[onnx][t
     for (size_t i = 0; i < want.size(); ++i)
       CHECK(std::abs(out[0].get(static_cast<int64_t>(i)) - want[i]) <=
             1e-6 * std::max(1.0, std::abs(want[i])));
+  }
+}
+
+TEST_CASE("IBP bounds of real PyTorch exports contain sampled outputs", "[onnx][torch][ibp]") {
+  // Graph-level soundness on real exports: LayerNorm, Softmax, activation x activation MatMul,
+  // GELU (Erf), residual adds, Conv/ConvTranspose/MaxPool/concat.
+  const auto refs = test::read_json(test::data_path("models/torch_models_reference.json"));
+  std::mt19937 rng(3);
+  for (const auto& [file, ref] : refs.items()) {
+    INFO(file);
+    auto m = load_onnx(test::data_path("models/" + file));
+    REQUIRE(m.has_value());
+    Shape shape = ref["input_shape"].get<Shape>();
+    shape[0] = 1;
+    const auto all = ref["input"].get<std::vector<double>>();
+    std::vector<double> x0(all.begin(), all.begin() + shape_numel(shape));
+    Graph g = m->graph;
+    REQUIRE(specialize_inputs(g, {shape}).is_ok());
+    const double eps = 0.05;
+    Tensor lo(DType::kF64, shape), hi(DType::kF64, shape);
+    for (int64_t i = 0; i < lo.numel(); ++i) {
+      lo.set(i, x0[static_cast<size_t>(i)] - eps);
+      hi.set(i, x0[static_cast<size_t>(i)] + eps);
+    }
+    auto b = ibp_outputs(g, {{lo, hi}});
+    REQUIRE(b.has_value());
+    std::uniform_real_distribution<double> u(-eps, eps);
+    for (int s = 0; s < 300; ++s) {
+      Tensor x(DType::kF64, shape);
+      for (int64_t i = 0; i < x.numel(); ++i)
+        x.set(i, x0[static_cast<size_t>(i)] + u(rng));
+      auto y = test::run_graph(g, {x});
+      for (int64_t k = 0; k < y[0].numel(); ++k) {
+        REQUIRE(y[0].get(k) >= (*b)[0].lo.get(k) - 1e-9);
+        REQUIRE(y[0].get(k) <= (*b)[0].hi.get(k) + 1e-9);
+      }
+    }
   }
 }
