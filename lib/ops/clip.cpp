@@ -58,10 +58,8 @@ Status vjp(const Node& /*node*/,
   const bool has_hi = has_input(in, 2) && in[2].numel() > 0;
   const double lo = has_lo ? in[1].get(0) : 0.0;
   const double hi = has_hi ? in[2].get(0) : 0.0;
-  return vjp_unary(in, out, grad_out, grad_in, [&](auto x, auto y) {
+  return vjp_unary(in, out, grad_out, grad_in, [&](auto x, auto) {
     using T = decltype(x);
-    (void)x;
-    (void)y;
     return (has_lo && x < static_cast<T>(lo)) || (has_hi && x > static_cast<T>(hi)) ? T(0) : T(1);
   });
 }

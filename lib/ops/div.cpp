@@ -82,19 +82,11 @@ Status vjp(const Node& /*node*/,
       out,
       grad_out,
       grad_in,
-      [](auto a, auto b, auto y) {
+      [](auto a, auto b, auto) {
         using T = decltype(a);
-        (void)a;
-        (void)b;
-        (void)y;
         return T(1) / b;
       },
-      [](auto a, auto b, auto y) {
-        (void)a;
-        (void)b;
-        (void)y;
-        return -a / (b * b);
-      });
+      [](auto a, auto b, auto) { return -a / (b * b); });
 }
 
 }  // namespace

@@ -28,11 +28,7 @@ Status vjp(const Node& /*node*/,
            std::span<const Tensor> grad_out,
            std::vector<Tensor>& grad_in,
            const ExecContext& /*ctx*/) {
-  return vjp_unary(in, out, grad_out, grad_in, [&](auto x, auto y) {
-    (void)x;
-    (void)y;
-    return y;
-  });
+  return vjp_unary(in, out, grad_out, grad_in, [&](auto, auto y) { return y; });
 }
 
 }  // namespace

@@ -50,10 +50,8 @@ Status vjp(const Node& node,
            std::vector<Tensor>& grad_in,
            const ExecContext& /*ctx*/) {
   const double alpha = node.attrs.get_float("alpha", 0.01);
-  return vjp_unary(in, out, grad_out, grad_in, [&](auto x, auto y) {
+  return vjp_unary(in, out, grad_out, grad_in, [&](auto x, auto) {
     using T = decltype(x);
-    (void)x;
-    (void)y;
     return x >= T(0) ? T(1) : static_cast<T>(alpha);
   });
 }

@@ -56,18 +56,8 @@ Status vjp(const Node& /*node*/,
       out,
       grad_out,
       grad_in,
-      [](auto a, auto b, auto y) {
-        (void)a;
-        (void)b;
-        (void)y;
-        return b;
-      },
-      [](auto a, auto b, auto y) {
-        (void)a;
-        (void)b;
-        (void)y;
-        return a;
-      });
+      [](auto, auto b, auto) { return b; },
+      [](auto a, auto, auto) { return a; });
 }
 
 }  // namespace

@@ -116,18 +116,12 @@ Status vjp(const Node& /*node*/,
       out,
       grad_out,
       grad_in,
-      [](auto a, auto b, auto y) {
+      [](auto a, auto b, auto) {
         using T = decltype(a);
-        (void)a;
-        (void)b;
-        (void)y;
         return b == T(0) ? T(0) : b * std::pow(a, b - T(1));
       },
-      [](auto a, auto b, auto y) {
+      [](auto a, auto, auto y) {
         using T = decltype(a);
-        (void)a;
-        (void)b;
-        (void)y;
         return y == T(0) ? T(0) : y * std::log(a);
       });
 }

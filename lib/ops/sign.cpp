@@ -29,10 +29,8 @@ Status vjp(const Node& /*node*/,
            std::span<const Tensor> grad_out,
            std::vector<Tensor>& grad_in,
            const ExecContext& /*ctx*/) {
-  return vjp_unary(in, out, grad_out, grad_in, [&](auto x, auto y) {
+  return vjp_unary(in, out, grad_out, grad_in, [&](auto x, auto) {
     using T = decltype(x);
-    (void)x;
-    (void)y;
     return T(0);
   });
 }

@@ -54,18 +54,12 @@ Status vjp(const Node& /*node*/,
       out,
       grad_out,
       grad_in,
-      [](auto a, auto b, auto y) {
+      [](auto a, auto, auto) {
         using T = decltype(a);
-        (void)a;
-        (void)b;
-        (void)y;
         return T(1);
       },
-      [](auto a, auto b, auto y) {
+      [](auto a, auto, auto) {
         using T = decltype(a);
-        (void)a;
-        (void)b;
-        (void)y;
         return T(-1);
       });
 }

@@ -30,8 +30,6 @@ Status vjp(const Node& /*node*/,
            const ExecContext& /*ctx*/) {
   return vjp_unary(in, out, grad_out, grad_in, [&](auto x, auto y) {
     using T = decltype(x);
-    (void)x;
-    (void)y;
     return T(1) - y * y;
   });
 }
