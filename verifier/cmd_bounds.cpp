@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bounds/crown.h"
 #include "bounds/ibp.h"
 #include "verifier/cli_common.h"
 #include "verifier/commands.h"
@@ -56,10 +57,10 @@ Expected<std::vector<double>> number_array(const nlohmann::json& j,
 }
 
 int run_bounds() {
-  if (g_bounds.method != "ibp")
+  if (g_bounds.method == "alpha-crown")
     return report_error({ErrorCode::kUnsupported,
-                         "method '" + g_bounds.method +
-                             "' is not available yet in this version; use --method ibp"});
+                         "method 'alpha-crown' is not available yet in this version; use "
+                         "--method ibp or crown"});
   ModelLoadOptions lo;
   lo.nnet_normalize = !g_bounds.no_normalize;
   auto loaded = load_model(g_bounds.model, lo);
@@ -102,17 +103,26 @@ int run_bounds() {
       {Tensor::from_vector<double>(shape, *lower), Tensor::from_vector<double>(shape, *upper)}};
   const auto t0 = std::chrono::steady_clock::now();
   Interval result;
+  std::vector<std::vector<double>> c;
   if (!g_bounds.spec.empty()) {
     auto cj = read_json_file(g_bounds.spec, "spec matrix");
     if (!cj)
       return report_error(cj.status());
-    std::vector<std::vector<double>> c;
     try {
       c = cj->get<std::vector<std::vector<double>>>();
     } catch (const nlohmann::json::exception&) {
       return report_error({ErrorCode::kParseError,
                            "spec matrix '" + g_bounds.spec + "' must be a list of number rows"});
     }
+    if (c.empty())
+      return report_error({ErrorCode::kParseError, "spec matrix '" + g_bounds.spec + "' is empty"});
+  }
+  if (g_bounds.method == "crown") {
+    auto r = crown_bounds(g, inputs, c, bo);
+    if (!r)
+      return report_error(r.status());
+    result = r->bounds;
+  } else if (!c.empty()) {
     auto r = ibp_spec(g, inputs, c, bo);
     if (!r)
       return report_error(r.status());
@@ -153,7 +163,7 @@ void add_bounds_command(CLI::App& app, int (*&run)()) {
       ->required();
   sub->add_option("--method",
                   g_bounds.method,
-                  "bound method: ibp (crown and alpha-crown are not available yet)")
+                  "bound method: ibp or crown (alpha-crown is not available yet)")
       ->check(CLI::IsMember({"ibp", "crown", "alpha-crown"}));
   sub->add_option("--spec-matrix",
                   g_bounds.spec,

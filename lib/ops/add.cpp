@@ -3,6 +3,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 #include "ops/vjp_util.h"
 
 namespace nncert::ops {
@@ -51,7 +52,14 @@ Status vjp(const Node& /*node*/,
 
 }  // namespace
 
-extern const OpDef kOpAdd{
-    "Add", 2, 2, &infer_broadcast, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
+extern const OpDef kOpAdd{"Add",
+                          2,
+                          2,
+                          &infer_broadcast,
+                          &forward,
+                          nullptr,
+                          &ibp_monotone<&forward>,
+                          &vjp,
+                          &crown_affine<&forward, &vjp>};
 
 }  // namespace nncert::ops

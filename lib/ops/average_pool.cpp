@@ -4,6 +4,7 @@
 
 #include "ops/interval.h"
 #include "ops/op_util.h"
+#include "ops/relaxation.h"
 #include "ops/spatial.h"
 #include "ops/vjp_util.h"
 #include "runtime/kernels/pool.h"
@@ -108,6 +109,7 @@ extern const OpDef kOpAveragePool{"AveragePool",
                                   average_pool_forward,
                                   average_pool_flops,
                                   &ibp_monotone<&average_pool_forward>,
-                                  &average_pool_vjp};
+                                  &average_pool_vjp,
+                                  &crown_affine<&average_pool_forward, &average_pool_vjp>};
 
 }  // namespace nncert::ops

@@ -8,6 +8,7 @@
 #include "core/parallel.h"
 #include "ops/interval.h"
 #include "ops/op_util.h"
+#include "ops/relaxation.h"
 #include "ops/vjp_util.h"
 
 namespace nncert::ops {
@@ -210,13 +211,15 @@ Status batch_normalization_vjp(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpBatchNormalization{"BatchNormalization",
-                                         5,
-                                         5,
-                                         batch_normalization_infer,
-                                         batch_normalization_forward,
-                                         batch_normalization_flops,
-                                         &batch_normalization_ibp,
-                                         &batch_normalization_vjp};
+extern const OpDef kOpBatchNormalization{
+    "BatchNormalization",
+    5,
+    5,
+    batch_normalization_infer,
+    batch_normalization_forward,
+    batch_normalization_flops,
+    &batch_normalization_ibp,
+    &batch_normalization_vjp,
+    &crown_multilinear<&batch_normalization_forward, &batch_normalization_vjp>};
 
 }  // namespace nncert::ops

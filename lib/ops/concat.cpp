@@ -3,6 +3,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 
 namespace nncert::ops {
 namespace {
@@ -103,7 +104,14 @@ Status vjp(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpConcat{
-    "Concat", 1, -1, &infer, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
+extern const OpDef kOpConcat{"Concat",
+                             1,
+                             -1,
+                             &infer,
+                             &forward,
+                             nullptr,
+                             &ibp_monotone<&forward>,
+                             &vjp,
+                             &crown_affine<&forward, &vjp>};
 
 }  // namespace nncert::ops

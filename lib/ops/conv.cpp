@@ -7,6 +7,7 @@
 
 #include "ops/interval.h"
 #include "ops/op_util.h"
+#include "ops/relaxation.h"
 #include "ops/spatial.h"
 #include "ops/vjp_util.h"
 
@@ -135,7 +136,14 @@ Status conv_vjp(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpConv{
-    "Conv", 2, 3, conv_infer, conv_forward, conv_flops, &ibp_bilinear<&conv_forward>, &conv_vjp};
+extern const OpDef kOpConv{"Conv",
+                           2,
+                           3,
+                           conv_infer,
+                           conv_forward,
+                           conv_flops,
+                           &ibp_bilinear<&conv_forward>,
+                           &conv_vjp,
+                           &crown_multilinear<&conv_forward, &conv_vjp>};
 
 }  // namespace nncert::ops

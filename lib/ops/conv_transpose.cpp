@@ -6,6 +6,7 @@
 
 #include "ops/interval.h"
 #include "ops/op_util.h"
+#include "ops/relaxation.h"
 #include "ops/spatial.h"
 #include "ops/vjp_util.h"
 #include "runtime/kernels/conv.h"
@@ -182,13 +183,15 @@ Status conv_transpose_vjp(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpConvTranspose{"ConvTranspose",
-                                    2,
-                                    3,
-                                    conv_transpose_infer,
-                                    conv_transpose_forward,
-                                    conv_transpose_flops,
-                                    &ibp_bilinear<&conv_transpose_forward>,
-                                    &conv_transpose_vjp};
+extern const OpDef kOpConvTranspose{
+    "ConvTranspose",
+    2,
+    3,
+    conv_transpose_infer,
+    conv_transpose_forward,
+    conv_transpose_flops,
+    &ibp_bilinear<&conv_transpose_forward>,
+    &conv_transpose_vjp,
+    &crown_multilinear<&conv_transpose_forward, &conv_transpose_vjp>};
 
 }  // namespace nncert::ops

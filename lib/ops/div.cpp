@@ -5,6 +5,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 #include "ops/vjp_util.h"
 
 namespace nncert::ops {
@@ -89,8 +90,25 @@ Status vjp(const Node& /*node*/,
       [](auto a, auto b, auto) { return -a / (b * b); });
 }
 
+// CROWN: x / c for a constant divisor c is linear (the VJP map); a non-constant divisor has no
+// relaxation yet.
+Status crown(const Node& node,
+             std::span<const Interval> in_bounds,
+             std::span<const bool> is_const,
+             std::span<const TypeInfo> out_types,
+             const Tensor& a,
+             bool lower,
+             std::vector<Tensor>& a_in,
+             Tensor& bias,
+             const ExecContext& ctx) {
+  if (!is_const[1])
+    return unsupported("CROWN through Div by a non-constant divisor");
+  return crown_affine_impl(
+      &forward, &vjp, false, node, in_bounds, is_const, out_types, a, lower, a_in, bias, ctx);
+}
+
 }  // namespace
 
-extern const OpDef kOpDiv{"Div", 2, 2, &infer_broadcast, &forward, nullptr, &ibp, &vjp};
+extern const OpDef kOpDiv{"Div", 2, 2, &infer_broadcast, &forward, nullptr, &ibp, &vjp, &crown};
 
 }  // namespace nncert::ops

@@ -2,6 +2,7 @@
 // output are not supported: nncert analyses trained models.
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 
 namespace nncert::ops {
 namespace {
@@ -38,7 +39,14 @@ Status vjp(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpDropout{
-    "Dropout", 1, 3, &infer, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
+extern const OpDef kOpDropout{"Dropout",
+                              1,
+                              3,
+                              &infer,
+                              &forward,
+                              nullptr,
+                              &ibp_monotone<&forward>,
+                              &vjp,
+                              &crown_affine<&forward, &vjp>};
 
 }  // namespace nncert::ops

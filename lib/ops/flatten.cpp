@@ -1,6 +1,7 @@
 // Flatten: reshape to 2-D [prod(dims[:axis]), prod(dims[axis:])] (shares storage).
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 
 namespace nncert::ops {
 namespace {
@@ -59,7 +60,14 @@ Status vjp(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpFlatten{
-    "Flatten", 1, 1, &infer, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
+extern const OpDef kOpFlatten{"Flatten",
+                              1,
+                              1,
+                              &infer,
+                              &forward,
+                              nullptr,
+                              &ibp_monotone<&forward>,
+                              &vjp,
+                              &crown_affine<&forward, &vjp>};
 
 }  // namespace nncert::ops

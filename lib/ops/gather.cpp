@@ -4,6 +4,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 
 namespace nncert::ops {
 namespace {
@@ -102,7 +103,14 @@ Status vjp(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpGather{
-    "Gather", 2, 2, &infer, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
+extern const OpDef kOpGather{"Gather",
+                             2,
+                             2,
+                             &infer,
+                             &forward,
+                             nullptr,
+                             &ibp_monotone<&forward>,
+                             &vjp,
+                             &crown_affine<&forward, &vjp>};
 
 }  // namespace nncert::ops

@@ -7,6 +7,7 @@
 
 #include "ops/interval.h"
 #include "ops/op_util.h"
+#include "ops/relaxation.h"
 #include "ops/vjp_util.h"
 
 namespace nncert::ops {
@@ -205,7 +206,14 @@ Status gemm_vjp(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpGemm{
-    "Gemm", 2, 3, gemm_infer, gemm_forward, gemm_flops, &ibp_bilinear<&gemm_forward>, &gemm_vjp};
+extern const OpDef kOpGemm{"Gemm",
+                           2,
+                           3,
+                           gemm_infer,
+                           gemm_forward,
+                           gemm_flops,
+                           &ibp_bilinear<&gemm_forward>,
+                           &gemm_vjp,
+                           &crown_multilinear<&gemm_forward, &gemm_vjp>};
 
 }  // namespace nncert::ops

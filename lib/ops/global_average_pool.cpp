@@ -4,6 +4,7 @@
 #include "core/parallel.h"
 #include "ops/interval.h"
 #include "ops/op_util.h"
+#include "ops/relaxation.h"
 #include "ops/vjp_util.h"
 
 namespace nncert::ops {
@@ -100,13 +101,15 @@ Status global_average_pool_vjp(const Node& /*node*/,
 
 }  // namespace
 
-extern const OpDef kOpGlobalAveragePool{"GlobalAveragePool",
-                                        1,
-                                        1,
-                                        global_average_pool_infer,
-                                        global_average_pool_forward,
-                                        global_average_pool_flops,
-                                        &ibp_monotone<&global_average_pool_forward>,
-                                        &global_average_pool_vjp};
+extern const OpDef kOpGlobalAveragePool{
+    "GlobalAveragePool",
+    1,
+    1,
+    global_average_pool_infer,
+    global_average_pool_forward,
+    global_average_pool_flops,
+    &ibp_monotone<&global_average_pool_forward>,
+    &global_average_pool_vjp,
+    &crown_affine<&global_average_pool_forward, &global_average_pool_vjp>};
 
 }  // namespace nncert::ops

@@ -1,6 +1,7 @@
 // Identity: y = x (shares storage).
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 
 namespace nncert::ops {
 namespace {
@@ -29,7 +30,14 @@ Status vjp(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpIdentity{
-    "Identity", 1, 1, &infer_same, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
+extern const OpDef kOpIdentity{"Identity",
+                               1,
+                               1,
+                               &infer_same,
+                               &forward,
+                               nullptr,
+                               &ibp_monotone<&forward>,
+                               &vjp,
+                               &crown_affine<&forward, &vjp>};
 
 }  // namespace nncert::ops

@@ -4,6 +4,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 #include "ops/vjp_util.h"
 
 namespace nncert::ops {
@@ -56,9 +57,50 @@ Status vjp(const Node& node,
   });
 }
 
+// CROWN relaxation of LeakyRelu (0 <= alpha <= 1, convex) on [l, u]: l >= 0: y = x;
+// u <= 0: y = alpha x; otherwise y <= chord through (l, alpha l), (u, u) with slope k, and
+// y >= x if k > 1/2 else y >= alpha x (both lines lie below the function; auto_LiRPA's adaptive
+// choice, which for alpha = 0 is ReLU's u > -l)
+Status crown(const Node& node,
+             std::span<const Interval> in_bounds,
+             std::span<const bool> is_const,
+             std::span<const TypeInfo> out_types,
+             const Tensor& a,
+             bool lower,
+             std::vector<Tensor>& a_in,
+             Tensor& bias,
+             const ExecContext& ctx) {
+  const double alpha = node.attrs.get_float("alpha", 0.01);
+  if (alpha < 0 || alpha > 1)
+    return unsupported("LeakyRelu relaxation needs 0 <= alpha <= 1 (convex), got " +
+                       std::to_string(alpha));
+  const Interval& x = in_bounds[0];
+  const Shape s = x.lo.shape();
+  ElementRelaxation r{
+      Tensor(a.dtype(), s), Tensor(a.dtype(), s), Tensor(a.dtype(), s), Tensor(a.dtype(), s)};
+  for (int64_t j = 0; j < x.lo.numel(); ++j) {
+    const double l = x.lo.get(j), u = x.hi.get(j);
+    if (l >= 0) {  // y = x
+      r.al.set(j, 1);
+      r.au.set(j, 1);
+    } else if (u <= 0) {  // y = alpha x
+      r.al.set(j, alpha);
+      r.au.set(j, alpha);
+    } else {  // chord above; y >= x or y >= alpha x below
+      const double slope = (u - alpha * l) / (u - l);
+      r.au.set(j, slope);
+      r.bu.set(j, alpha * l - slope * l);
+      r.al.set(j, slope > 0.5 ? 1 : alpha);
+    }
+  }
+  a_in.assign(in_bounds.size(), Tensor());
+  apply_element_relaxation(r, a, lower, a_in[0], bias);
+  return Status::ok();
+}
+
 }  // namespace
 
 extern const OpDef kOpLeakyRelu{
-    "LeakyRelu", 1, 1, &infer_same_float, &forward, nullptr, &ibp, &vjp};
+    "LeakyRelu", 1, 1, &infer_same_float, &forward, nullptr, &ibp, &vjp, &crown, true};
 
 }  // namespace nncert::ops

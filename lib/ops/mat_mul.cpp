@@ -6,6 +6,7 @@
 #include "core/parallel.h"
 #include "ops/interval.h"
 #include "ops/op_util.h"
+#include "ops/relaxation.h"
 #include "runtime/kernels/gemm.h"
 
 namespace nncert::ops {
@@ -235,6 +236,7 @@ extern const OpDef kOpMatMul{"MatMul",
                              mat_mul_forward,
                              mat_mul_flops,
                              &ibp_bilinear<&mat_mul_forward>,
-                             &mat_mul_vjp};
+                             &mat_mul_vjp,
+                             &crown_multilinear<&mat_mul_forward, &mat_mul_vjp>};
 
 }  // namespace nncert::ops

@@ -3,6 +3,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 #include "ops/vjp_util.h"
 
 namespace nncert::ops {
@@ -62,6 +63,14 @@ Status vjp(const Node& /*node*/,
 
 }  // namespace
 
-extern const OpDef kOpMul{"Mul", 2, 2, &infer_broadcast, &forward, nullptr, &ibp, &vjp};
+extern const OpDef kOpMul{"Mul",
+                          2,
+                          2,
+                          &infer_broadcast,
+                          &forward,
+                          nullptr,
+                          &ibp,
+                          &vjp,
+                          &crown_multilinear<&forward, &vjp>};
 
 }  // namespace nncert::ops

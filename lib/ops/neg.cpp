@@ -4,6 +4,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 #include "ops/vjp_util.h"
 
 namespace nncert::ops {
@@ -58,6 +59,7 @@ Status vjp(const Node& /*node*/,
 
 }  // namespace
 
-extern const OpDef kOpNeg{"Neg", 1, 1, &infer_same, &forward, nullptr, &ibp, &vjp};
+extern const OpDef kOpNeg{
+    "Neg", 1, 1, &infer_same, &forward, nullptr, &ibp, &vjp, &crown_affine<&forward, &vjp>};
 
 }  // namespace nncert::ops

@@ -64,6 +64,22 @@ using VjpFn = Status (*)(const Node& node,
                          std::span<const Tensor> grad_out,
                          std::vector<Tensor>& grad_in,
                          const ExecContext& ctx);
+// Backward linear bound propagation (CROWN). `a` holds S rows of linear coefficients over the
+// node's (first) output, shaped [S, numel(output)]; the rule writes, for every input that is not
+// constant, the coefficients over that input ([S, numel(input)]) into `a_in[i]`, and
+// adds the constant part to `bias` ([S]). `lower` says which side is bounded: a lower bound uses
+// the op's lower relaxation where a coefficient is >= 0 and its upper relaxation where it is < 0;
+// an upper bound the reverse. `in_bounds` are the inputs' intervals (constants exact);
+// `is_const[i]` marks constant inputs.
+using CrownFn = Status (*)(const Node& node,
+                           std::span<const Interval> in_bounds,
+                           std::span<const bool> is_const,
+                           std::span<const TypeInfo> out_types,
+                           const Tensor& a,
+                           bool lower,
+                           std::vector<Tensor>& a_in,
+                           Tensor& bias,
+                           const ExecContext& ctx);
 // Floating-point operations of one execution (multiply-add = 2), for benchmarks.
 using FlopsFn = double (*)(const Node& node, std::span<const Shape> in, std::span<const Shape> out);
 
@@ -73,9 +89,11 @@ struct OpDef {
   int max_inputs = 1;  // -1: variadic
   InferFn infer = nullptr;
   ForwardFn forward = nullptr;
-  FlopsFn flops = nullptr;  // nullptr: counted as one op per output element
-  IbpFn ibp = nullptr;      // nullptr: no interval rule (bound engines refuse the node)
-  VjpFn vjp = nullptr;      // nullptr: not differentiable here (autodiff refuses the node)
+  FlopsFn flops = nullptr;          // nullptr: counted as one op per output element
+  IbpFn ibp = nullptr;              // nullptr: no interval rule (bound engines refuse the node)
+  VjpFn vjp = nullptr;              // nullptr: not differentiable here (autodiff refuses the node)
+  CrownFn crown = nullptr;          // nullptr: no linear relaxation (CROWN refuses the node)
+  bool crown_needs_bounds = false;  // the relaxation reads its inputs' intervals (activations)
 };
 
 // nullptr if the op type is not in the table.

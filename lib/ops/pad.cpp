@@ -2,6 +2,7 @@
 // constant_value and axes inputs); modes constant, reflect, edge. Negative pads crop.
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 
 namespace nncert::ops {
 namespace {
@@ -181,6 +182,14 @@ Status vjp(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpPad{"Pad", 2, 4, &infer, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
+extern const OpDef kOpPad{"Pad",
+                          2,
+                          4,
+                          &infer,
+                          &forward,
+                          nullptr,
+                          &ibp_monotone<&forward>,
+                          &vjp,
+                          &crown_affine<&forward, &vjp>};
 
 }  // namespace nncert::ops

@@ -2,6 +2,7 @@
 // the ONNX frontend rewrites the attribute form of older opsets).
 #include "ops/interval.h"
 #include "ops/reduce.h"
+#include "ops/relaxation.h"
 
 namespace nncert::ops {
 namespace {
@@ -25,7 +26,14 @@ Status vjp(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpReduceMean{
-    "ReduceMean", 1, 2, &infer_reduce, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
+extern const OpDef kOpReduceMean{"ReduceMean",
+                                 1,
+                                 2,
+                                 &infer_reduce,
+                                 &forward,
+                                 nullptr,
+                                 &ibp_monotone<&forward>,
+                                 &vjp,
+                                 &crown_affine<&forward, &vjp>};
 
 }  // namespace nncert::ops

@@ -2,6 +2,7 @@
 // driver used by ReduceMean (ops/reduce.h).
 #include "ops/interval.h"
 #include "ops/reduce.h"
+#include "ops/relaxation.h"
 
 namespace nncert::ops {
 
@@ -153,7 +154,14 @@ Status vjp(const Node& node,
 }
 }  // namespace
 
-extern const OpDef kOpReduceSum{
-    "ReduceSum", 1, 2, &infer_reduce, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
+extern const OpDef kOpReduceSum{"ReduceSum",
+                                1,
+                                2,
+                                &infer_reduce,
+                                &forward,
+                                nullptr,
+                                &ibp_monotone<&forward>,
+                                &vjp,
+                                &crown_affine<&forward, &vjp>};
 
 }  // namespace nncert::ops

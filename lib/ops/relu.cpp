@@ -3,6 +3,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 #include "ops/vjp_util.h"
 
 namespace nncert::ops {
@@ -35,9 +36,41 @@ Status vjp(const Node& /*node*/,
   });
 }
 
+// CROWN relaxation of y = max(x, 0) on [l, u]: l >= 0: y = x; u <= 0: y = 0; otherwise
+//   y <= u (x - l) / (u - l)  (chord)  and  y >= a x, a = 1 if u > -l else 0 (adaptive slope)
+Status crown(const Node& node,
+             std::span<const Interval> in_bounds,
+             std::span<const bool> is_const,
+             std::span<const TypeInfo> out_types,
+             const Tensor& a,
+             bool lower,
+             std::vector<Tensor>& a_in,
+             Tensor& bias,
+             const ExecContext& ctx) {
+  const Interval& x = in_bounds[0];
+  const Shape s = x.lo.shape();
+  ElementRelaxation r{
+      Tensor(a.dtype(), s), Tensor(a.dtype(), s), Tensor(a.dtype(), s), Tensor(a.dtype(), s)};
+  for (int64_t j = 0; j < x.lo.numel(); ++j) {
+    const double l = x.lo.get(j), u = x.hi.get(j);
+    if (l >= 0) {  // active: y = x
+      r.al.set(j, 1);
+      r.au.set(j, 1);
+    } else if (u > 0) {  // unstable: chord above, adaptive slope below
+      const double slope = u / (u - l);
+      r.au.set(j, slope);
+      r.bu.set(j, -slope * l);
+      r.al.set(j, u > -l ? 1 : 0);
+    }  // inactive (u <= 0): y = 0, all zero
+  }
+  a_in.assign(in_bounds.size(), Tensor());
+  apply_element_relaxation(r, a, lower, a_in[0], bias);
+  return Status::ok();
+}
+
 }  // namespace
 
 extern const OpDef kOpRelu{
-    "Relu", 1, 1, &infer_same, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
+    "Relu", 1, 1, &infer_same, &forward, nullptr, &ibp_monotone<&forward>, &vjp, &crown, true};
 
 }  // namespace nncert::ops

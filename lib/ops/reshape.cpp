@@ -2,6 +2,7 @@
 // extent (unless allowzero = 1).
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 
 namespace nncert::ops {
 namespace {
@@ -87,7 +88,14 @@ Status vjp(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpReshape{
-    "Reshape", 2, 2, &infer, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
+extern const OpDef kOpReshape{"Reshape",
+                              2,
+                              2,
+                              &infer,
+                              &forward,
+                              nullptr,
+                              &ibp_monotone<&forward>,
+                              &vjp,
+                              &crown_affine<&forward, &vjp>};
 
 }  // namespace nncert::ops

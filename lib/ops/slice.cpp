@@ -5,6 +5,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 
 namespace nncert::ops {
 namespace {
@@ -185,7 +186,14 @@ Status vjp(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpSlice{
-    "Slice", 3, 5, &infer, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
+extern const OpDef kOpSlice{"Slice",
+                            3,
+                            5,
+                            &infer,
+                            &forward,
+                            nullptr,
+                            &ibp_monotone<&forward>,
+                            &vjp,
+                            &crown_affine<&forward, &vjp>};
 
 }  // namespace nncert::ops

@@ -4,6 +4,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 
 namespace nncert::ops {
 namespace {
@@ -61,7 +62,14 @@ Status vjp(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpSqueeze{
-    "Squeeze", 1, 2, &infer, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
+extern const OpDef kOpSqueeze{"Squeeze",
+                              1,
+                              2,
+                              &infer,
+                              &forward,
+                              nullptr,
+                              &ibp_monotone<&forward>,
+                              &vjp,
+                              &crown_affine<&forward, &vjp>};
 
 }  // namespace nncert::ops

@@ -3,6 +3,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 #include "ops/vjp_util.h"
 
 namespace nncert::ops {
@@ -66,6 +67,7 @@ Status vjp(const Node& /*node*/,
 
 }  // namespace
 
-extern const OpDef kOpSub{"Sub", 2, 2, &infer_broadcast, &forward, nullptr, &ibp, &vjp};
+extern const OpDef kOpSub{
+    "Sub", 2, 2, &infer_broadcast, &forward, nullptr, &ibp, &vjp, &crown_affine<&forward, &vjp>};
 
 }  // namespace nncert::ops

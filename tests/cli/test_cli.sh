@@ -120,7 +120,14 @@ contains "$tmp/b.json" '"lower"' "bounds output has lower bounds"
 contains "$tmp/b.json" '"time_s"' "bounds output has the time"
 echo '[[1.0], [-1.0]]' >"$tmp/C.json"
 expect 0 "bounds with a spec matrix" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --spec-matrix "$tmp/C.json"
-expect 5 "crown not available yet" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --method crown
+expect 0 "bounds crown" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --method crown
+contains "$tmp/out" '"method": "crown"' "crown output names the method"
+expect 5 "alpha-crown not available yet" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --method alpha-crown
+zeros="$(printf '0,%.0s' $(seq 767))0"
+echo "{\"lower\": [$zeros], \"upper\": [$zeros]}" >"$tmp/box768.json"
+expect 5 "crown refuses MaxPool (no relaxation yet)" -- "$bin" bounds "$fx/cnn_bn_pool/model.onnx" --box "$tmp/box768.json" --method crown
+contains "$tmp/err" "(MaxPool)" "the node without a relaxation is named"
+expect 0 "ibp handles the same model" -- "$bin" bounds "$fx/cnn_bn_pool/model.onnx" --box "$tmp/box768.json"
 expect 2 "unknown method" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --method magic
 expect 3 "missing box" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/nobox.json"
 echo '{"lower": [0]}' >"$tmp/badbox.json"
