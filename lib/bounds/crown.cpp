@@ -49,6 +49,11 @@ struct Engine {
           in_b.emplace_back();
           continue;
         }
+        // Data-dependent integers (indices, shapes) are not linear in anything.
+        if (!is_const[i] && !is_float(g.value(v).dtype))
+          return Status(ErrorCode::kUnsupported,
+                        "CROWN through node " + n.display() + ": its integer input '" +
+                            g.value(v).name + "' depends on the model input");
         const Interval& b = bounds[static_cast<size_t>(v)];
         in_b.push_back(b.lo.is_valid() ? b : shape_only(v));
       }
