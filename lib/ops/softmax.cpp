@@ -11,6 +11,31 @@
 namespace nncert::ops {
 namespace {
 
+// The softmax groups of x: `outer` blocks, each holding `inner` interleaved groups of `n`
+// values (stride `inner`). Legacy (opset < 13): one group of all trailing dims from `axis`.
+struct SoftmaxLayout {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+
+Expected<SoftmaxLayout> softmax_layout(const Node& node, const Shape& shape) {
+  const auto rank = static_cast<int64_t>(shape.size());
+  const bool legacy = node.attrs.get_int("legacy_2d", 0) != 0;
+  NNCERT_ASSIGN_OR_RETURN(int64_t axis,
+                          normalize_axis(node.attrs.get_int("axis", legacy ? 1 : -1), rank));
+  SoftmaxLayout l;
+  for (int64_t d = 0; d < axis; ++d)
+    l.outer *= shape[static_cast<size_t>(d)];
+  if (legacy) {
+    for (int64_t d = axis; d < rank; ++d)
+      l.n *= shape[static_cast<size_t>(d)];
+  } else {
+    l.n = shape[static_cast<size_t>(axis)];
+    for (int64_t d = axis + 1; d < rank; ++d)
+      l.inner *= shape[static_cast<size_t>(d)];
+  }
+  return l;
+}
+
 Status infer(const Node& node, std::span<const TypeInfo> in, std::vector<TypeInfo>& out) {
   NNCERT_RETURN_IF_ERROR(expect_float(in, 0, "the input"));
   if (in[0].shape_known) {
@@ -29,20 +54,8 @@ Status forward(const Node& node,
                std::vector<Tensor>& out,
                const ExecContext& ctx) {
   const Tensor& x = in[0];
-  const bool legacy = node.attrs.get_int("legacy_2d", 0) != 0;
-  const int64_t axis =
-      normalize_axis(node.attrs.get_int("axis", legacy ? 1 : -1), x.rank()).value();
-  int64_t outer = 1, n = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d)
-    outer *= x.dim(d);
-  if (legacy) {
-    for (int64_t d = axis; d < x.rank(); ++d)
-      n *= x.dim(d);
-  } else {
-    n = x.dim(axis);
-    for (int64_t d = axis + 1; d < x.rank(); ++d)
-      inner *= x.dim(d);
-  }
+  NNCERT_ASSIGN_OR_RETURN(const SoftmaxLayout lay, softmax_layout(node, x.shape()));
+  const int64_t outer = lay.outer, n = lay.n, inner = lay.inner;
   out[0] = Tensor(x.dtype(), x.shape());
   if (x.numel() == 0)
     return Status::ok();  // nothing to normalise (and no xs[0] to read)
@@ -74,20 +87,8 @@ Status ibp(const Node& node,
            const ExecContext& ctx) {
   const Tensor& xl = in[0].lo;
   const Tensor& xh = in[0].hi;
-  const bool legacy = node.attrs.get_int("legacy_2d", 0) != 0;
-  NNCERT_ASSIGN_OR_RETURN(int64_t axis,
-                          normalize_axis(node.attrs.get_int("axis", legacy ? 1 : -1), xl.rank()));
-  int64_t outer = 1, n = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d)
-    outer *= xl.dim(d);
-  if (legacy) {
-    for (int64_t d = axis; d < xl.rank(); ++d)
-      n *= xl.dim(d);
-  } else {
-    n = xl.dim(axis);
-    for (int64_t d = axis + 1; d < xl.rank(); ++d)
-      inner *= xl.dim(d);
-  }
+  NNCERT_ASSIGN_OR_RETURN(const SoftmaxLayout lay, softmax_layout(node, xl.shape()));
+  const int64_t outer = lay.outer, n = lay.n, inner = lay.inner;
   Interval r{Tensor(xl.dtype(), xl.shape()), Tensor(xl.dtype(), xl.shape())};
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t k = 0; k < inner; ++k) {
@@ -121,20 +122,8 @@ Status vjp(const Node& node,
     return Status::ok();
   const Tensor& x = in[0];
   const DType dt = x.dtype();
-  const bool legacy = node.attrs.get_int("legacy_2d", 0) != 0;
-  NNCERT_ASSIGN_OR_RETURN(int64_t axis,
-                          normalize_axis(node.attrs.get_int("axis", legacy ? 1 : -1), x.rank()));
-  int64_t outer = 1, n = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d)
-    outer *= x.dim(d);
-  if (legacy) {
-    for (int64_t d = axis; d < x.rank(); ++d)
-      n *= x.dim(d);
-  } else {
-    n = x.dim(axis);
-    for (int64_t d = axis + 1; d < x.rank(); ++d)
-      inner *= x.dim(d);
-  }
+  NNCERT_ASSIGN_OR_RETURN(const SoftmaxLayout lay, softmax_layout(node, x.shape()));
+  const int64_t outer = lay.outer, n = lay.n, inner = lay.inner;
   const Tensor gy = grad_as(grad_out[0], dt, x.shape());
   const Tensor y = out[0].dtype() == dt ? out[0] : out[0].to(dt);
   Tensor gx(dt, x.shape());
