@@ -134,6 +134,93 @@ Status conv_vjp(const Node& node,
   return Status::ok();
 }
 
+// CROWN through a convolution with constant W, b and a batch-1 x: the adjoint of the conv is the
+// transposed conv with the same weight, so Lambda_x = conv_transpose(Lambda_y, W) for all S rows
+// at once (rows in the batch axis; output_padding restores x's extents), bias += sum Lambda_y b.
+Status conv_crown(const Node& node,
+                  std::span<const Interval> in_bounds,
+                  std::span<const bool> is_const,
+                  std::span<const TypeInfo> out_types,
+                  const Tensor& a,
+                  bool lower,
+                  std::vector<Tensor>& a_in,
+                  Tensor& bias,
+                  const ExecContext& ctx) {
+  const bool simple = !is_const[0] && is_const[1] && (in_bounds.size() < 3 || is_const[2]) &&
+                      in_bounds[0].lo.rank() >= 3 && in_bounds[0].lo.dim(0) == 1 &&
+                      a.dtype() == DType::kF64;
+  if (!simple)
+    return crown_affine_impl(&conv_forward,
+                             &conv_vjp,
+                             true,
+                             node,
+                             in_bounds,
+                             is_const,
+                             out_types,
+                             a,
+                             lower,
+                             a_in,
+                             bias,
+                             ctx);
+  const Shape& xs = in_bounds[0].lo.shape();
+  const Tensor w = in_bounds[1].lo.to(DType::kF64);
+  const bool has_b = in_bounds.size() > 2 && in_bounds[2].lo.is_valid();
+  NNCERT_ASSIGN_OR_RETURN(
+      ConvSetup st, resolve(node, xs, &w.shape(), has_b ? &in_bounds[2].lo.shape() : nullptr));
+  const int64_t s = a.dim(0);
+  const int64_t m = st.out[1];
+  const int64_t per_channel = shape_numel(st.out) / m;
+  if (has_b) {
+    const Tensor& b = in_bounds[2].lo;
+    for (int64_t r = 0; r < s; ++r) {
+      double acc = 0;
+      for (int64_t c = 0; c < m; ++c)
+        for (int64_t o = 0; o < per_channel; ++o)
+          acc += a.get((r * m + c) * per_channel + o) * b.get(c);
+      bias.set(r, bias.get(r) + acc);
+    }
+  }
+  kernels::ConvParams p = st.p;
+  const size_t r = xs.size() - 2;
+  p.output_padding.assign(r, 0);
+  for (size_t i = 0; i < r; ++i) {
+    const int64_t pe = p.pad_end.empty() ? p.pad_begin[i] : p.pad_end[i];
+    const int64_t base = kernels::conv_transpose_out_extent(
+        st.out[i + 2], p.kernel[i], p.stride[i], p.dilation[i], p.pad_begin[i], pe, 0);
+    p.output_padding[i] = xs[i + 2] - base;
+    if (p.output_padding[i] < 0)
+      return crown_affine_impl(&conv_forward,
+                               &conv_vjp,
+                               true,
+                               node,
+                               in_bounds,
+                               is_const,
+                               out_types,
+                               a,
+                               lower,
+                               a_in,
+                               bias,
+                               ctx);
+  }
+  Shape as = st.out;
+  as[0] = s;
+  Shape ins = xs;
+  ins[0] = s;
+  a_in.assign(in_bounds.size(), Tensor());
+  Tensor out(DType::kF64, ins);
+  kernels::conv_transpose_forward<double>(p,
+                                          as,
+                                          a.data<double>(),
+                                          w.shape(),
+                                          w.data<double>(),
+                                          nullptr,
+                                          ins,
+                                          out.data<double>(),
+                                          ctx.threads);
+  a_in[0] = out.reshaped({s, shape_numel(xs)});
+  return Status::ok();
+}
+
 }  // namespace
 
 extern const OpDef kOpConv{"Conv",
@@ -144,6 +231,6 @@ extern const OpDef kOpConv{"Conv",
                            conv_flops,
                            &ibp_bilinear<&conv_forward>,
                            &conv_vjp,
-                           &crown_multilinear<&conv_forward, &conv_vjp>};
+                           &conv_crown};
 
 }  // namespace nncert::ops

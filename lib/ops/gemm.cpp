@@ -204,6 +204,67 @@ Status gemm_vjp(const Node& node,
   return Status::ok();
 }
 
+// CROWN through y = alpha x op(B) + beta C with constant B, C and a batch-1 x [1, K]:
+//   Lambda_x = alpha Lambda_y op(B)^T (one GEMM for all S rows), bias += Lambda_y (beta C).
+// Other forms (x transposed, B not constant) go through the generic row-by-row VJP map.
+Status gemm_crown(const Node& node,
+                  std::span<const Interval> in_bounds,
+                  std::span<const bool> is_const,
+                  std::span<const TypeInfo> out_types,
+                  const Tensor& a,
+                  bool lower,
+                  std::vector<Tensor>& a_in,
+                  Tensor& bias,
+                  const ExecContext& ctx) {
+  const bool simple = !is_const[0] && is_const[1] && (in_bounds.size() < 3 || is_const[2]) &&
+                      node.attrs.get_int("transA", 0) == 0 && in_bounds[0].lo.rank() == 2 &&
+                      in_bounds[0].lo.dim(0) == 1 && a.dtype() == DType::kF64;
+  if (!simple)
+    return crown_affine_impl(&gemm_forward,
+                             &gemm_vjp,
+                             true,
+                             node,
+                             in_bounds,
+                             is_const,
+                             out_types,
+                             a,
+                             lower,
+                             a_in,
+                             bias,
+                             ctx);
+  const bool trans_b = node.attrs.get_int("transB", 0) != 0;
+  const Tensor b = in_bounds[1].lo.to(DType::kF64);
+  const int64_t k = in_bounds[0].lo.dim(1);
+  const int64_t n = trans_b ? b.dim(0) : b.dim(1);
+  const int64_t s = a.dim(0);
+  // Constant part first (uses only a and C), then the coefficients.
+  if (in_bounds.size() > 2 && in_bounds[2].lo.is_valid()) {
+    const Tensor& c = in_bounds[2].lo;
+    const double beta = node.attrs.get_float("beta", 1.0);
+    for (int64_t r = 0; r < s; ++r) {
+      double acc = 0;
+      for (int64_t j = 0; j < n; ++j)
+        acc += a.get(r * n + j) * c.get(c.numel() == 1 ? 0 : j % c.numel());
+      bias.set(r, bias.get(r) + beta * acc);
+    }
+  }
+  a_in.assign(in_bounds.size(), Tensor());
+  a_in[0] = Tensor(DType::kF64, {s, k});
+  // op(B)^T is B itself when transB (stored [N, K]), else B^T (B stored [K, N]).
+  kernels::gemm<double>(false,
+                        !trans_b,
+                        s,
+                        k,
+                        n,
+                        node.attrs.get_float("alpha", 1.0),
+                        a.data<double>(),
+                        b.data<double>(),
+                        0.0,
+                        a_in[0].data<double>(),
+                        ctx.threads);
+  return Status::ok();
+}
+
 }  // namespace
 
 extern const OpDef kOpGemm{"Gemm",
@@ -214,6 +275,6 @@ extern const OpDef kOpGemm{"Gemm",
                            gemm_flops,
                            &ibp_bilinear<&gemm_forward>,
                            &gemm_vjp,
-                           &crown_multilinear<&gemm_forward, &gemm_vjp>};
+                           &gemm_crown};
 
 }  // namespace nncert::ops

@@ -76,7 +76,7 @@ TEST_CASE("CROWN equals auto_LiRPA's all-CROWN bounds on the fixtures", "[crown]
     check_fixture(name, true);
 }
 
-TEST_CASE("CROWN on the pretrained MNIST CNN", "[.][long][crown]") {
+TEST_CASE("CROWN on the pretrained MNIST CNN", "[crown]") {
   check_fixture("mnist_a_adv", false);
 }
 
