@@ -19,11 +19,28 @@ std::vector<Tensor> call(ForwardFn fwd,
   return out;
 }
 
+// o[i] = f(a[i], b[i]) in double, on typed pointers when a and b share a float dtype (the common
+// case; element access through Tensor::get/set is several times slower).
 template <class F>
 Tensor zip(const Tensor& a, const Tensor& b, F f) {
   Tensor o(a.dtype(), a.shape());
-  for (int64_t i = 0; i < a.numel(); ++i)
-    o.set(i, f(a.get(i), b.get(i)));
+  const int64_t n = a.numel();
+  if (a.dtype() == b.dtype() && a.dtype() == DType::kF64) {
+    const double* pa = a.data<double>();
+    const double* pb = b.data<double>();
+    double* po = o.data<double>();
+    for (int64_t i = 0; i < n; ++i)
+      po[i] = f(pa[i], pb[i]);
+  } else if (a.dtype() == b.dtype() && a.dtype() == DType::kF32) {
+    const float* pa = a.data<float>();
+    const float* pb = b.data<float>();
+    float* po = o.data<float>();
+    for (int64_t i = 0; i < n; ++i)
+      po[i] = static_cast<float>(f(pa[i], pb[i]));
+  } else {
+    for (int64_t i = 0; i < n; ++i)
+      o.set(i, f(a.get(i), b.get(i)));
+  }
   return o;
 }
 }  // namespace
@@ -48,30 +65,25 @@ Tensor interval_rad(const Interval& v) {
 }
 
 Tensor abs_tensor(const Tensor& t) {
-  Tensor o(t.dtype(), t.shape());
-  for (int64_t i = 0; i < t.numel(); ++i)
-    o.set(i, std::abs(t.get(i)));
-  return o;
+  return zip(t, t, [](double x, double) { return std::abs(x); });
 }
 
 Tensor min_tensor(const std::vector<Tensor>& ts) {
-  Tensor o = ts[0].clone();
+  Tensor o = ts[0];
   for (size_t k = 1; k < ts.size(); ++k)
-    for (int64_t i = 0; i < o.numel(); ++i) {
-      const double a = o.get(i), b = ts[k].get(i);
-      o.set(i, std::isnan(a) || std::isnan(b) ? std::nan("") : std::min(a, b));
-    }
-  return o;
+    o = zip(o, ts[k], [](double a, double b) {
+      return std::isnan(a) || std::isnan(b) ? std::nan("") : std::min(a, b);
+    });
+  return ts.size() == 1 ? o.clone() : o;
 }
 
 Tensor max_tensor(const std::vector<Tensor>& ts) {
-  Tensor o = ts[0].clone();
+  Tensor o = ts[0];
   for (size_t k = 1; k < ts.size(); ++k)
-    for (int64_t i = 0; i < o.numel(); ++i) {
-      const double a = o.get(i), b = ts[k].get(i);
-      o.set(i, std::isnan(a) || std::isnan(b) ? std::nan("") : std::max(a, b));
-    }
-  return o;
+    o = zip(o, ts[k], [](double a, double b) {
+      return std::isnan(a) || std::isnan(b) ? std::nan("") : std::max(a, b);
+    });
+  return ts.size() == 1 ? o.clone() : o;
 }
 
 Interval map_interval(const Interval& v,
@@ -139,8 +151,7 @@ Status ibp_bilinear_impl(ForwardFn fwd,
     if (!rad.is_valid()) {
       rad = t[0];
     } else {
-      for (int64_t i = 0; i < rad.numel(); ++i)
-        rad.set(i, rad.get(i) + t[0].get(i));
+      rad = zip(rad, t[0], [](double p, double q) { return p + q; });
     }
     return Status::ok();
   };
