@@ -97,15 +97,19 @@ struct Engine {
       const auto v = static_cast<size_t>(g.inputs()[i]);
       if (!la[v].is_valid())
         continue;
-      const Tensor& xl = bounds[v].lo;
-      const Tensor& xh = bounds[v].hi;
+      const Tensor xl = bounds[v].lo.to(DType::kF64);
+      const Tensor xh = bounds[v].hi.to(DType::kF64);
+      const double* pxl = xl.data<double>();
+      const double* pxh = xh.data<double>();
+      const double* pla = la[v].data<double>();
+      const double* pua = ua[v].data<double>();
       const int64_t n = xl.numel();
       for (int64_t row = 0; row < s; ++row) {
         double lo = r.lo.get(row), hi = r.hi.get(row);
         for (int64_t j = 0; j < n; ++j) {
-          const double al = la[v].get(row * n + j), au = ua[v].get(row * n + j);
-          lo += al >= 0 ? al * xl.get(j) : al * xh.get(j);
-          hi += au >= 0 ? au * xh.get(j) : au * xl.get(j);
+          const double al = pla[row * n + j], au = pua[row * n + j];
+          lo += al >= 0 ? al * pxl[j] : al * pxh[j];
+          hi += au >= 0 ? au * pxh[j] : au * pxl[j];
         }
         r.lo.set(row, lo);
         r.hi.set(row, hi);

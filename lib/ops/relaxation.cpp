@@ -97,17 +97,24 @@ void apply_element_relaxation(
     const ElementRelaxation& r, const Tensor& a, bool lower, Tensor& a_in, Tensor& bias) {
   const int64_t n = r.al.numel();
   const int64_t s = a.dim(0);
-  a_in = Tensor(a.dtype(), a.shape());
+  // Typed float64 views (the bound engines work in float64).
+  const Tensor al = r.al.to(DType::kF64), bl = r.bl.to(DType::kF64);
+  const Tensor au = r.au.to(DType::kF64), bu = r.bu.to(DType::kF64);
+  const Tensor ad = a.to(DType::kF64);
+  a_in = Tensor(DType::kF64, a.shape());
+  const double* pa = ad.data<double>();
+  double* po = a_in.data<double>();
+  const double *sl = al.data<double>(), *il = bl.data<double>();
+  const double *su = au.data<double>(), *iu = bu.data<double>();
   for (int64_t row = 0; row < s; ++row) {
     double acc = 0;
+    const double* c = pa + row * n;
+    double* o = po + row * n;
     for (int64_t j = 0; j < n; ++j) {
-      const double c = a.get(row * n + j);
       // lower bound: c >= 0 takes the lower line, c < 0 the upper; an upper bound the reverse.
-      const bool use_lower = (c >= 0) == lower;
-      const double slope = use_lower ? r.al.get(j) : r.au.get(j);
-      const double icpt = use_lower ? r.bl.get(j) : r.bu.get(j);
-      a_in.set(row * n + j, c * slope);
-      acc += c * icpt;
+      const bool use_lower = (c[j] >= 0) == lower;
+      o[j] = c[j] * (use_lower ? sl[j] : su[j]);
+      acc += c[j] * (use_lower ? il[j] : iu[j]);
     }
     bias.set(row, bias.get(row) + acc);
   }
