@@ -227,6 +227,53 @@ Status mat_mul_vjp(const Node& /*node*/,
   return Status::ok();
 }
 
+// CROWN through y = x B with a constant 2-D B [K, N] and x [..., 1, K] holding one row:
+//   Lambda_x = Lambda_y B^T (one GEMM for all S rows). Other forms go through the generic
+//   row-by-row VJP map.
+Status mat_mul_crown(const Node& node,
+                     std::span<const Interval> in_bounds,
+                     std::span<const bool> is_const,
+                     std::span<const TypeInfo> out_types,
+                     const Tensor& a,
+                     bool lower,
+                     std::vector<Tensor>& a_in,
+                     Tensor& bias,
+                     const ExecContext& ctx) {
+  const Tensor& x = in_bounds[0].lo;
+  const bool simple = !is_const[0] && is_const[1] && in_bounds[1].lo.rank() == 2 && x.rank() >= 2 &&
+                      x.dim(-1) == in_bounds[1].lo.dim(0) && x.numel() == x.dim(-1) &&
+                      a.dtype() == DType::kF64;
+  if (!simple)
+    return crown_affine_impl(&mat_mul_forward,
+                             &mat_mul_vjp,
+                             true,
+                             node,
+                             in_bounds,
+                             is_const,
+                             out_types,
+                             a,
+                             lower,
+                             a_in,
+                             bias,
+                             ctx);
+  const Tensor b = in_bounds[1].lo.to(DType::kF64);
+  const int64_t k = b.dim(0), n = b.dim(1), s = a.dim(0);
+  a_in.assign(in_bounds.size(), Tensor());
+  a_in[0] = Tensor(DType::kF64, {s, k});
+  kernels::gemm<double>(false,
+                        true,
+                        s,
+                        k,
+                        n,
+                        1.0,
+                        a.data<double>(),
+                        b.data<double>(),
+                        0.0,
+                        a_in[0].data<double>(),
+                        ctx.threads);
+  return Status::ok();
+}
+
 }  // namespace
 
 extern const OpDef kOpMatMul{"MatMul",
@@ -237,6 +284,6 @@ extern const OpDef kOpMatMul{"MatMul",
                              mat_mul_flops,
                              &ibp_bilinear<&mat_mul_forward>,
                              &mat_mul_vjp,
-                             &crown_multilinear<&mat_mul_forward, &mat_mul_vjp>};
+                             &mat_mul_crown};
 
 }  // namespace nncert::ops
