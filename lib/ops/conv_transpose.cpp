@@ -160,25 +160,10 @@ Status conv_transpose_vjp(const Node& node,
                           const ExecContext& /*ctx*/) {
   if (!grad_out[0].is_valid())
     return Status::ok();
-  const Tensor& x = in[0];
-  const DType dt = x.dtype();
-  const Tensor w = in[1].to(dt);
-  const Tensor b = has_input(in, 2) ? in[2].to(dt) : Tensor();
-  NNCERT_ASSIGN_OR_RETURN(ConvSetup st, resolve(node, x.shape(), &w.shape(), known_shape(b)));
-  const Tensor gy = grad_as(grad_out[0], dt, out[0].shape());
-  Tensor gx(dt, x.shape());
-  Tensor gw(dt, w.shape());
-  Tensor gb = b.is_valid() ? Tensor(dt, b.shape()) : Tensor();
-  NNCERT_RETURN_IF_ERROR(NNCERT_FLOAT_DISPATCH(
-      dt,
-      T,
-      conv_vjp_loops<T>(st.p, true, x, w, gy, gx, gw, gb.is_valid() ? gb.data<T>() : nullptr)));
-  grad_in[0] = gx;
-  if (in[1].dtype() == dt)
-    grad_in[1] = gw;
-  if (b.is_valid() && in[2].dtype() == dt)
-    grad_in[2] = gb;
-  return Status::ok();
+  NNCERT_ASSIGN_OR_RETURN(
+      ConvSetup st,
+      resolve(node, in[0].shape(), &in[1].shape(), has_input(in, 2) ? &in[2].shape() : nullptr));
+  return conv_family_vjp(st.p, true, in, out, grad_out, grad_in);
 }
 
 }  // namespace

@@ -41,14 +41,8 @@ Status ibp(const Node& node,
            const ExecContext& ctx) {
   if (!is_float(in[0].lo.dtype()))
     return ibp_monotone_impl(&forward, node, in, out_types, out, ctx);
-  std::vector<Tensor> quotients;
-  for (const Tensor& a : {in[0].lo, in[0].hi})
-    for (const Tensor& b : {in[1].lo, in[1].hi}) {
-      std::vector<Tensor> q(1);
-      NNCERT_RETURN_IF_ERROR(forward(node, std::vector<Tensor>{a, b}, out_types, q, ctx));
-      quotients.push_back(q[0]);
-    }
-  Interval r{min_tensor(quotients), max_tensor(quotients)};
+  Interval r;
+  NNCERT_RETURN_IF_ERROR(ibp_corners_impl(&forward, node, in, out_types, r, ctx));
   // Where the divisor interval contains 0 the quotient is unbounded.
   const Shape& os = out_types[0].shape;
   const auto st = broadcast_strides(in[1].lo.shape(), os);

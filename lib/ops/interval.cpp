@@ -121,6 +121,24 @@ Status ibp_monotone_impl(ForwardFn fwd,
   return Status::ok();
 }
 
+Status ibp_corners_impl(ForwardFn fwd,
+                        const Node& node,
+                        std::span<const Interval> in,
+                        std::span<const TypeInfo> out_types,
+                        Interval& out,
+                        const ExecContext& ctx) {
+  std::vector<Tensor> corners;
+  Status st;
+  for (const Tensor& a : {in[0].lo, in[0].hi})
+    for (const Tensor& b : {in[1].lo, in[1].hi}) {
+      auto y = call(fwd, node, {a, b}, out_types, ctx, &st);
+      NNCERT_RETURN_IF_ERROR(st);
+      corners.push_back(y[0]);
+    }
+  out = {min_tensor(corners), max_tensor(corners)};
+  return Status::ok();
+}
+
 // mid = f(a_m, b_m) + bias, rad = f(|a_m|, b_r) + f(a_r, |b_m|) + f(a_r, b_r) (Rump's
 // centre-radius product, which contains every product of points of the two intervals).
 Status ibp_bilinear_impl(ForwardFn fwd,

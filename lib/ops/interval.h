@@ -47,6 +47,15 @@ Status ibp_bilinear(const Node& node,
   return ibp_bilinear_impl(Fwd, node, in, out_types, out, ctx);
 }
 
+// [min, max] of f over the four endpoint combinations of inputs 0 and 1 (Mul, Div): sound for
+// ops monotone in each input separately on the box (NaN, e.g. 0 * inf, stays NaN).
+Status ibp_corners_impl(ForwardFn fwd,
+                        const Node& node,
+                        std::span<const Interval> in,
+                        std::span<const TypeInfo> out_types,
+                        Interval& out,
+                        const ExecContext& ctx);
+
 // True when lo == hi element for element (a constant or a fixed input).
 bool is_exact(const Interval& v);
 // Centre (lo + hi) / 2 and radius (hi - lo) / 2, in the interval's dtype.

@@ -34,15 +34,8 @@ Status ibp(const Node& node,
            std::span<const TypeInfo> out_types,
            std::vector<Interval>& out,
            const ExecContext& ctx) {
-  std::vector<Tensor> products;
-  for (const Tensor& a : {in[0].lo, in[0].hi})
-    for (const Tensor& b : {in[1].lo, in[1].hi}) {
-      std::vector<Tensor> p(1);
-      NNCERT_RETURN_IF_ERROR(forward(node, std::vector<Tensor>{a, b}, out_types, p, ctx));
-      products.push_back(p[0]);
-    }
-  out = {{min_tensor(products), max_tensor(products)}};
-  return Status::ok();
+  out.resize(1);
+  return ibp_corners_impl(&forward, node, in, out_types, out[0], ctx);
 }
 
 // dL/da = unbroadcast(dL/dy * b), dL/db = unbroadcast(dL/dy * a)

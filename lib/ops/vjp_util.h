@@ -275,4 +275,32 @@ void for_each_pool_cell(const kernels::PoolParams& p, const Shape& xs, const Sha
               }
 }
 
+// The whole VJP of Conv / ConvTranspose once the op has resolved its parameters: gradients for X,
+// W (when float like X) and the optional bias B from the output gradient.
+inline Status conv_family_vjp(const kernels::ConvParams& p,
+                              bool transpose,
+                              std::span<const Tensor> in,
+                              std::span<const Tensor> out,
+                              std::span<const Tensor> grad_out,
+                              std::vector<Tensor>& grad_in) {
+  const Tensor& x = in[0];
+  const DType dt = x.dtype();
+  const Tensor w = in[1].to(dt);
+  const Tensor b = has_input(in, 2) ? in[2].to(dt) : Tensor();
+  const Tensor gy = grad_as(grad_out[0], dt, out[0].shape());
+  Tensor gx(dt, x.shape());
+  Tensor gw(dt, w.shape());
+  Tensor gb = b.is_valid() ? Tensor(dt, b.shape()) : Tensor();
+  NNCERT_RETURN_IF_ERROR(NNCERT_FLOAT_DISPATCH(
+      dt,
+      T,
+      conv_vjp_loops<T>(p, transpose, x, w, gy, gx, gw, gb.is_valid() ? gb.data<T>() : nullptr)));
+  grad_in[0] = gx;
+  if (in[1].dtype() == dt)
+    grad_in[1] = gw;
+  if (b.is_valid() && in[2].dtype() == dt)
+    grad_in[2] = gb;
+  return Status::ok();
+}
+
 }  // namespace nncert::ops
