@@ -57,50 +57,59 @@ Status vjp(const Node& node,
   });
 }
 
-// CROWN relaxation of LeakyRelu (0 <= alpha <= 1, convex) on [l, u]: l >= 0: y = x;
+// Relaxation of LeakyRelu (0 <= alpha <= 1, convex) on [l, u]: l >= 0: y = x;
 // u <= 0: y = alpha x; otherwise y <= chord through (l, alpha l), (u, u) with slope k, and
-// y >= x if k > 1/2 else y >= alpha x (both lines lie below the function; auto_LiRPA's adaptive
-// choice, which for alpha = 0 is ReLU's u > -l)
-Status crown(const Node& node,
-             std::span<const Interval> in_bounds,
-             std::span<const bool> is_const,
-             std::span<const TypeInfo> out_types,
-             const Tensor& a,
-             bool lower,
-             std::vector<Tensor>& a_in,
-             Tensor& bias,
-             const ExecContext& ctx) {
+// y >= a x for any a in [alpha, 1] (every such line lies below the function). Default: a = 1
+// if k > 1/2 else alpha (auto_LiRPA's adaptive choice; for alpha = 0 it is ReLU's u > -l);
+// the optimisable parameter t in [0, 1] maps to a = alpha + t (1 - alpha).
+Status relax(const Node& node,
+             const Interval& x,
+             const Interval* alpha_p,
+             ElementRelaxation& r,
+             Interval* alpha_default) {
   const double alpha = node.attrs.get_float("alpha", 0.01);
   if (alpha < 0 || alpha > 1)
     return unsupported("LeakyRelu relaxation needs 0 <= alpha <= 1 (convex), got " +
                        std::to_string(alpha));
-  const Interval& x = in_bounds[0];
-  const Shape s = x.lo.shape();
-  ElementRelaxation r{
-      Tensor(a.dtype(), s), Tensor(a.dtype(), s), Tensor(a.dtype(), s), Tensor(a.dtype(), s)};
-  for (int64_t j = 0; j < x.lo.numel(); ++j) {
-    const double l = x.lo.get(j), u = x.hi.get(j);
+  r = make_relaxation(x);
+  const double* lo = x.lo.data<double>();
+  const double* hi = x.hi.data<double>();
+  const double* tp = alpha_p ? alpha_p->lo.data<double>() : nullptr;
+  double* d = nullptr;
+  if (alpha_p == nullptr && alpha_default != nullptr) {
+    *alpha_default = make_interval_like(x);
+    d = alpha_default->lo.data<double>();
+  }
+  double *pal = r.al.data<double>(), *pau = r.au.data<double>(), *pbu = r.bu.data<double>();
+  const int64_t n = x.lo.numel();
+  for (int64_t j = 0; j < n; ++j) {
+    const double l = lo[j], u = hi[j];
     if (l >= 0) {  // y = x
-      r.al.set(j, 1);
-      r.au.set(j, 1);
+      pal[j] = 1;
+      pau[j] = 1;
     } else if (u <= 0) {  // y = alpha x
-      r.al.set(j, alpha);
-      r.au.set(j, alpha);
-    } else {  // chord above; y >= x or y >= alpha x below
+      pal[j] = alpha;
+      pau[j] = alpha;
+    } else {  // chord above; a line through 0 with slope in [alpha, 1] below
       const double slope = (u - alpha * l) / (u - l);
-      r.au.set(j, slope);
-      r.bu.set(j, alpha * l - slope * l);
-      r.al.set(j, slope > 0.5 ? 1 : alpha);
+      pau[j] = slope;
+      pbu[j] = alpha * l - slope * l;
+      if (tp) {
+        pal[j] = alpha + std::clamp(tp[j], 0.0, 1.0) * (1 - alpha);
+      } else {
+        const bool up = slope > 0.5;
+        pal[j] = up ? 1 : alpha;
+        if (d)
+          d[j] = up ? 1 : 0;
+      }
     }
   }
-  a_in.assign(in_bounds.size(), Tensor());
-  apply_element_relaxation(r, a, lower, a_in[0], bias);
   return Status::ok();
 }
 
 }  // namespace
 
 extern const OpDef kOpLeakyRelu{
-    "LeakyRelu", 1, 1, &infer_same_float, &forward, nullptr, &ibp, &vjp, &crown, true};
+    "LeakyRelu", 1, 1, &infer_same_float, &forward, nullptr, &ibp, &vjp, &crown_element<&relax>, true, &relax};
 
 }  // namespace nncert::ops

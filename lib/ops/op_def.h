@@ -80,6 +80,23 @@ using CrownFn = Status (*)(const Node& node,
                            std::vector<Tensor>& a_in,
                            Tensor& bias,
                            const ExecContext& ctx);
+// Per-element linear bounds of an element-wise activation y = f(x) over x in [l, u]:
+//   al * x + bl <= f(x) <= au * x + bu   (all four tensors float64, shaped like the input).
+struct ElementRelaxation {
+  Tensor al, bl, au, bu;
+};
+// Element-wise activations expose their relaxation directly, so the bound engines can apply it
+// per coefficient row and optimise it (alpha-CROWN). `in` is the input interval (float64, any
+// shape: the rule is element-wise). `alpha`, when not null, selects among the valid lines where
+// the op has a choice: alpha->lo[j] in [0, 1] parametrises the lower line of element j and
+// alpha->hi[j] the upper line (same shape as `in`); the relaxation must be sound for EVERY alpha
+// in [0, 1]. With `alpha` null the rule makes its default (CROWN) choice; then, when
+// `alpha_default` is not null, it also writes the alpha values that reproduce that choice.
+using RelaxFn = Status (*)(const Node& node,
+                           const Interval& in,
+                           const Interval* alpha,
+                           ElementRelaxation& out,
+                           Interval* alpha_default);
 // Floating-point operations of one execution (multiply-add = 2), for benchmarks.
 using FlopsFn = double (*)(const Node& node, std::span<const Shape> in, std::span<const Shape> out);
 
@@ -94,6 +111,7 @@ struct OpDef {
   VjpFn vjp = nullptr;              // nullptr: not differentiable here (autodiff refuses the node)
   CrownFn crown = nullptr;          // nullptr: no linear relaxation (CROWN refuses the node)
   bool crown_needs_bounds = false;  // the relaxation reads its inputs' intervals (activations)
+  RelaxFn relax = nullptr;          // element-wise activations: per-element lines (see RelaxFn)
 };
 
 // nullptr if the op type is not in the table.

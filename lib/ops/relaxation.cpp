@@ -120,4 +120,30 @@ void apply_element_relaxation(
   }
 }
 
+Status crown_element_impl(RelaxFn relax,
+                          const Node& node,
+                          std::span<const Interval> in_bounds,
+                          const Tensor& a,
+                          bool lower,
+                          std::vector<Tensor>& a_in,
+                          Tensor& bias) {
+  const Interval x{in_bounds[0].lo.to(DType::kF64), in_bounds[0].hi.to(DType::kF64)};
+  ElementRelaxation r;
+  NNCERT_RETURN_IF_ERROR(relax(node, x, nullptr, r, nullptr));
+  a_in.assign(in_bounds.size(), Tensor());
+  apply_element_relaxation(r, a, lower, a_in[0], bias);
+  return Status::ok();
+}
+
+ElementRelaxation make_relaxation(const Interval& in) {
+  const Shape& s = in.lo.shape();
+  return {Tensor(DType::kF64, s), Tensor(DType::kF64, s), Tensor(DType::kF64, s),
+          Tensor(DType::kF64, s)};
+}
+
+Interval make_interval_like(const Interval& in) {
+  const Shape& s = in.lo.shape();
+  return {Tensor(DType::kF64, s), Tensor(DType::kF64, s)};
+}
+
 }  // namespace nncert::ops

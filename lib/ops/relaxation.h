@@ -57,14 +57,36 @@ Status crown_multilinear(const Node& node,
       Fwd, Vjp, true, node, in_bounds, is_const, out_types, a, lower, a_in, bias, ctx);
 }
 
-// Per-neuron linear bounds of an element-wise activation: y >= al * x + bl, y <= au * x + bu
-// for x in the neuron's input interval (all four tensors shaped like the input).
-struct ElementRelaxation {
-  Tensor al, bl, au, bu;
-};
 // Applies an element-wise relaxation backward: with c = a (per row),
 //   lower: a_in = c+ * al + c- * au, bias += c+ * bl + c- * bu;  upper: the roles swap.
 void apply_element_relaxation(
     const ElementRelaxation& r, const Tensor& a, bool lower, Tensor& a_in, Tensor& bias);
+
+// The CROWN rule of an element-wise activation with a RelaxFn: its default relaxation applied
+// backward to the coefficient rows.
+Status crown_element_impl(RelaxFn relax,
+                          const Node& node,
+                          std::span<const Interval> in_bounds,
+                          const Tensor& a,
+                          bool lower,
+                          std::vector<Tensor>& a_in,
+                          Tensor& bias);
+template <RelaxFn Relax>
+Status crown_element(const Node& node,
+                     std::span<const Interval> in_bounds,
+                     std::span<const bool> /*is_const*/,
+                     std::span<const TypeInfo> /*out_types*/,
+                     const Tensor& a,
+                     bool lower,
+                     std::vector<Tensor>& a_in,
+                     Tensor& bias,
+                     const ExecContext& /*ctx*/) {
+  return crown_element_impl(Relax, node, in_bounds, a, lower, a_in, bias);
+}
+
+// A zero relaxation shaped like `in` (float64), for RelaxFn implementations to fill.
+ElementRelaxation make_relaxation(const Interval& in);
+// A zero float64 interval shaped like `in` (e.g. for alpha_default).
+Interval make_interval_like(const Interval& in);
 
 }  // namespace nncert::ops

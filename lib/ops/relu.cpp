@@ -1,4 +1,5 @@
 // Relu: elementwise y = max(x, 0).
+#include <algorithm>
 #include <cmath>
 
 #include "ops/elementwise.h"
@@ -36,41 +37,46 @@ Status vjp(const Node& /*node*/,
   });
 }
 
-// CROWN relaxation of y = max(x, 0) on [l, u]: l >= 0: y = x; u <= 0: y = 0; otherwise
-//   y <= u (x - l) / (u - l)  (chord)  and  y >= a x, a = 1 if u > -l else 0 (adaptive slope)
-Status crown(const Node& node,
-             std::span<const Interval> in_bounds,
-             std::span<const bool> is_const,
-             std::span<const TypeInfo> out_types,
-             const Tensor& a,
-             bool lower,
-             std::vector<Tensor>& a_in,
-             Tensor& bias,
-             const ExecContext& ctx) {
-  const Interval& x = in_bounds[0];
-  const Shape s = x.lo.shape();
-  ElementRelaxation r{
-      Tensor(a.dtype(), s), Tensor(a.dtype(), s), Tensor(a.dtype(), s), Tensor(a.dtype(), s)};
-  for (int64_t j = 0; j < x.lo.numel(); ++j) {
-    const double l = x.lo.get(j), u = x.hi.get(j);
+// Relaxation of y = max(x, 0) on [l, u]: l >= 0: y = x; u <= 0: y = 0; otherwise
+//   y <= u (x - l) / (u - l)  (chord)  and  y >= a x with any a in [0, 1];
+// the default a is 1 if u > -l else 0 (auto_LiRPA's adaptive slope); alpha->lo is a itself.
+Status relax(const Node& /*node*/,
+             const Interval& x,
+             const Interval* alpha,
+             ElementRelaxation& r,
+             Interval* alpha_default) {
+  r = make_relaxation(x);
+  const double* lo = x.lo.data<double>();
+  const double* hi = x.hi.data<double>();
+  const double* al = alpha ? alpha->lo.data<double>() : nullptr;
+  double* d = nullptr;
+  if (alpha == nullptr && alpha_default != nullptr) {
+    *alpha_default = make_interval_like(x);
+    d = alpha_default->lo.data<double>();
+  }
+  double *pal = r.al.data<double>(), *pau = r.au.data<double>(), *pbu = r.bu.data<double>();
+  const int64_t n = x.lo.numel();
+  for (int64_t j = 0; j < n; ++j) {
+    const double l = lo[j], u = hi[j];
     if (l >= 0) {  // active: y = x
-      r.al.set(j, 1);
-      r.au.set(j, 1);
-    } else if (u > 0) {  // unstable: chord above, adaptive slope below
+      pal[j] = 1;
+      pau[j] = 1;
+    } else if (u > 0) {  // unstable: chord above, a line through 0 below
       const double slope = u / (u - l);
-      r.au.set(j, slope);
-      r.bu.set(j, -slope * l);
-      r.al.set(j, u > -l ? 1 : 0);
+      pau[j] = slope;
+      pbu[j] = -slope * l;
+      const double a = al ? std::clamp(al[j], 0.0, 1.0) : (u > -l ? 1.0 : 0.0);
+      pal[j] = a;
+      if (d)
+        d[j] = a;
     }  // inactive (u <= 0): y = 0, all zero
   }
-  a_in.assign(in_bounds.size(), Tensor());
-  apply_element_relaxation(r, a, lower, a_in[0], bias);
   return Status::ok();
 }
 
 }  // namespace
 
 extern const OpDef kOpRelu{
-    "Relu", 1, 1, &infer_same, &forward, nullptr, &ibp_monotone<&forward>, &vjp, &crown, true};
+    "Relu", 1, 1, &infer_same, &forward, nullptr, &ibp_monotone<&forward>, &vjp, &crown_element<&relax>, true, &relax};
 
 }  // namespace nncert::ops
