@@ -137,8 +137,11 @@ struct Engine {
 Expected<CrownResult> crown_bounds(const Graph& g,
                                    const std::vector<Interval>& inputs,
                                    const std::vector<std::vector<double>>& c,
-                                   const BoundOptions& options) {
+                                   const BoundOptions& options,
+                                   const CrownOptions& crown) {
   NNCERT_RETURN_IF_ERROR(options.validate());
+  if (crown.alpha)
+    return Status(ErrorCode::kUnsupported, "alpha-CROWN is not available yet");
   if (inputs.size() != g.inputs().size())
     return Status(ErrorCode::kInvalidArgument, "one input interval per graph input is needed");
   std::vector<NodeId> missing;

@@ -18,11 +18,33 @@ struct CrownResult {
   std::vector<Interval> intermediate;  // per ValueId: bounds used for activation inputs
 };
 
+// alpha-CROWN: the optimisable lines of element-wise activations (RelaxFn alpha) as variables,
+// optimised by Adam per bound and per specification row, projected to [0, 1], keeping the best
+// bound per element (so never looser than CROWN).
+struct AlphaOptions {
+  int iterations = 20;
+  double lr = 0.1;
+  double lr_decay = 0.98;         // learning rate multiplied by this after every step
+  int early_stop_patience = 10;   // stop after this many steps without improving the objective
+  bool optimize_intermediate = true;  // also optimise the intermediate bounds, layer by layer
+};
+
+struct CrownOptions {
+  // auto_LiRPA's default: a ReLU input's neurons that an interval step proves stable keep that
+  // interval, only unstable ones get a CROWN pass (all of them when > 90% are unstable).
+  // false: every intermediate neuron by CROWN (auto_LiRPA sparse_intermediate_bounds=False).
+  bool sparse_intermediate = true;
+  bool intersect_ibp = false;  // intersect every CROWN bound with the IBP one (never looser)
+  bool alpha = false;          // alpha-CROWN
+  AlphaOptions alpha_options;
+};
+
 // Bounds of C * (first graph output) over the input boxes; with c empty, C = identity (every
 // output). Refuses (kUnsupported, naming every node) graphs with nodes that have no relaxation.
 Expected<CrownResult> crown_bounds(const Graph& g,
                                    const std::vector<Interval>& inputs,
                                    const std::vector<std::vector<double>>& c = {},
-                                   const BoundOptions& options = {});
+                                   const BoundOptions& options = {},
+                                   const CrownOptions& crown = {});
 
 }  // namespace nncert
