@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -90,13 +91,16 @@ struct ElementRelaxation {
 // shape: the rule is element-wise). `alpha`, when not null, selects among the valid lines where
 // the op has a choice: alpha->lo[j] in [0, 1] parametrises the lower line of element j and
 // alpha->hi[j] the upper line (same shape as `in`); the relaxation must be sound for EVERY alpha
-// in [0, 1]. With `alpha` null the rule makes its default (CROWN) choice; then, when
-// `alpha_default` is not null, it also writes the alpha values that reproduce that choice.
+// in [0, 1] (or in the op's alpha_range). With `alpha` null the rule makes its default (CROWN)
+// choice; then, when `alpha_default` is not null, it also writes the alpha values that reproduce
+// that choice.
 using RelaxFn = Status (*)(const Node& node,
                            const Interval& in,
                            const Interval* alpha,
                            ElementRelaxation& out,
                            Interval* alpha_default);
+// The box of an op's alpha values when it is not [0, 1] (e.g. LeakyRelu's slope in [a, 1]).
+using AlphaRangeFn = std::pair<double, double> (*)(const Node& node);
 // Floating-point operations of one execution (multiply-add = 2), for benchmarks.
 using FlopsFn = double (*)(const Node& node, std::span<const Shape> in, std::span<const Shape> out);
 
@@ -112,6 +116,7 @@ struct OpDef {
   CrownFn crown = nullptr;          // nullptr: no linear relaxation (CROWN refuses the node)
   bool crown_needs_bounds = false;  // the relaxation reads its inputs' intervals (activations)
   RelaxFn relax = nullptr;          // element-wise activations: per-element lines (see RelaxFn)
+  AlphaRangeFn alpha_range = nullptr;  // nullptr: alpha in [0, 1]
 };
 
 // nullptr if the op type is not in the table.
