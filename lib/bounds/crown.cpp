@@ -5,6 +5,8 @@
 #include <memory>
 #include <new>
 
+#include "ops/relaxation.h"
+
 namespace nncert {
 
 namespace {
@@ -141,12 +143,35 @@ class Engine {
   }
 
   // ---------------------------------------------------------------- backward pass
+  // The node as its RelaxFn wants it: constant inputs beyond x (Pow's exponent, Clip's limits)
+  // bound as attributes (ops/relaxation.h), cached per node.
+  std::vector<std::unique_ptr<Node>> bound_nodes;
+  const Node& relax_node(const Node& n) {
+    if (n.inputs.size() <= 1)
+      return n;
+    const auto id = static_cast<size_t>(g.value(n.outputs[0]).producer);
+    if (bound_nodes.size() < g.num_nodes())
+      bound_nodes.resize(g.num_nodes());
+    if (!bound_nodes[id]) {
+      std::vector<Interval> in_b;
+      std::unique_ptr<bool[]> is_const(new bool[n.inputs.size()]);
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        const ValueId v = n.inputs[i];
+        is_const[i] = v != kNoValue && g.is_constant(v);
+        in_b.push_back(v == kNoValue ? Interval{} : bounds[static_cast<size_t>(v)]);
+      }
+      bound_nodes[id] = std::make_unique<Node>(ops::bind_constant_inputs(
+          n, in_b, std::span<const bool>(is_const.get(), n.inputs.size())));
+    }
+    return *bound_nodes[id];
+  }
+
   const ElementRelaxation& default_relaxation(const Node& n, NodeId id) {
     ElementRelaxation& r = default_lines[static_cast<size_t>(id)];
     if (!r.al.is_valid()) {
       const Interval& x = bounds[static_cast<size_t>(n.inputs[0])];
       NNCERT_CHECK(x.lo.is_valid(), "activation input without bounds");
-      Status st = find_op(n.op)->relax(n, x, nullptr, r, nullptr);
+      Status st = find_op(n.op)->relax(relax_node(n), x, nullptr, r, nullptr);
       if (!st.is_ok())
         throw StatusError{st.with_context("relaxation of node " + n.display())};
     }
@@ -163,7 +188,7 @@ class Engine {
       std::copy_n(x.hi.data<double>(), m, xb.hi.data<double>() + r * m);
     }
     ElementRelaxation lines;
-    NNCERT_RETURN_IF_ERROR(find_op(n.op)->relax(n, xb, &alpha, lines, nullptr));
+    NNCERT_RETURN_IF_ERROR(find_op(n.op)->relax(relax_node(n), xb, &alpha, lines, nullptr));
     return lines;
   }
 
@@ -527,7 +552,7 @@ class Engine {
       const Interval& x = bounds[static_cast<size_t>(n.inputs[0])];
       ElementRelaxation r;
       Interval def;
-      NNCERT_RETURN_IF_ERROR(find_op(n.op)->relax(n, x, nullptr, r, &def));
+      NNCERT_RETURN_IF_ERROR(find_op(n.op)->relax(relax_node(n), x, nullptr, r, &def));
       const int64_t m = x.lo.numel();
       if (!def.lo.is_valid())
         def = {Tensor(DType::kF64, x.lo.shape()), Tensor(DType::kF64, x.lo.shape())};
