@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""auto_LiRPA side of the bound-propagation benchmark (benchmarks/bounds_bench.cpp is the nncert
+"""auto_LiRPA side of the bound-propagation benchmark (benchmarks/crown_bench.cpp is the nncert
 side; benchmarks/bounds_compare.sh runs both).
 
     PYTHONPATH=/tmp/alirpa /usr/bin/python3 benchmarks/alirpa_bench.py \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Bound propagation side by side with auto_LiRPA: builds bounds_bench if needed, writes the 32
-# input boxes per model (benchmarks/make_boxes.py), runs nncert (bounds_bench) and auto_LiRPA
+# Bound propagation side by side with auto_LiRPA: builds crown_bench if needed, writes the 32
+# input boxes per model (benchmarks/make_boxes.py), runs nncert (crown_bench) and auto_LiRPA
 # (alirpa_bench.py) on them and prints the table (bounds_compare.py).
 #
 #   benchmarks/bounds_compare.sh [--threads T] [--repeats N] [--min-repeats R] [--max-time S]
@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
 done
 
 if [ -f "$BUILD_DIR/build.ninja" ]; then
-  cmake --build "$BUILD_DIR" --target bounds_bench >/dev/null
+  cmake --build "$BUILD_DIR" --target crown_bench >/dev/null
 else
   ./setup.sh build >/dev/null
 fi
@@ -64,7 +64,7 @@ for m in $models; do
   boxes=$OUT_DIR/boxes_$m.json
   "$PYTHON" benchmarks/make_boxes.py "$fixture" "$boxes"
   echo "== nncert $m" >&2
-  "$BUILD_DIR/bin/bounds_bench" --model "$fixture/model.onnx" --boxes "$boxes" --name "$m" \
+  "$BUILD_DIR/bin/crown_bench" --model "$fixture/model.onnx" --boxes "$boxes" --name "$m" \
     --threads "$threads" --repeats "$repeats" --min-repeats "$min_repeats" --max-time "$max_time" --methods "$methods" \
     --dump "$OUT_DIR/nncert_$m.bounds.json" >"$OUT_DIR/nncert_$m.jsonl"
   if [ -z "$alirpa_skip" ]; then

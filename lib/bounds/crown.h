@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bounds/ibp.h"
+#include "bounds/perturbation.h"
 
 namespace nncert {
 
@@ -24,8 +25,8 @@ struct CrownResult {
 struct AlphaOptions {
   int iterations = 20;
   double lr = 0.1;
-  double lr_decay = 0.98;         // learning rate multiplied by this after every step
-  int early_stop_patience = 10;   // stop after this many steps without improving the objective
+  double lr_decay = 0.98;             // learning rate multiplied by this after every step
+  int early_stop_patience = 10;       // stop after this many steps without improving the objective
   bool optimize_intermediate = true;  // also optimise the intermediate bounds, layer by layer
 };
 
@@ -43,6 +44,15 @@ struct CrownOptions {
 // output). Refuses (kUnsupported, naming every node) graphs with nodes that have no relaxation.
 Expected<CrownResult> crown_bounds(const Graph& g,
                                    const std::vector<Interval>& inputs,
+                                   const std::vector<std::vector<double>>& c = {},
+                                   const BoundOptions& options = {},
+                                   const CrownOptions& crown = {});
+
+// The same over general perturbation sets (one per graph input: boxes, Lp balls, linear
+// constraints; bounds/perturbation.h). Intermediate IBP steps use each set's enclosing box; the
+// final concretisation uses the set itself (dual norms, Lagrangian duality for constraints).
+Expected<CrownResult> crown_bounds(const Graph& g,
+                                   const std::vector<Perturbation>& inputs,
                                    const std::vector<std::vector<double>>& c = {},
                                    const BoundOptions& options = {},
                                    const CrownOptions& crown = {});

@@ -1,8 +1,10 @@
 // Div: elementwise y = a / b  (integers: truncated toward zero, as C++ and ONNX), with numpy
 // broadcasting.
+#include <cmath>
 #include <limits>
 #include <type_traits>
 
+#include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
 #include "ops/relaxation.h"
@@ -101,8 +103,46 @@ Status crown(const Node& node,
       &forward, &vjp, false, node, in_bounds, is_const, out_types, a, lower, a_in, bias, ctx);
 }
 
+// Forward mode: x / c for a constant c has Jacobian diag(1 / c) (broadcast), of the sign of c:
+// the positive part divides by c where c > 0 and by +inf (giving 0) elsewhere, the negative part
+// the reverse. A zero divisor has no finite Jacobian.
+Status sign_split(const Node& /*node*/,
+                  std::span<const Tensor> in,
+                  std::span<const bool> is_const,
+                  size_t i,
+                  SignSplit& out) {
+  if (i != 0 || !is_const[1])
+    return unsupported("Div by a divisor depending on the model input is not affine");
+  const Tensor c = in[1].to(DType::kF64);
+  Tensor cp(DType::kF64, c.shape()), cn(DType::kF64, c.shape());
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  for (int64_t j = 0; j < c.numel(); ++j) {
+    const double v = c.get(j);
+    if (v == 0 || std::isnan(v))
+      return unsupported("Div by a constant with zero or NaN entries");
+    cp.set(j, v > 0 ? v : kInf);
+    cn.set(j, v < 0 ? v : kInf);
+    out.has_pos = out.has_pos || v > 0;
+    out.has_neg = out.has_neg || v < 0;
+  }
+  out.pos = {in[0], cp};
+  out.neg = {in[0], cn};
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpDiv{"Div", 2, 2, &infer_broadcast, &forward, nullptr, &ibp, &vjp, &crown};
+extern const OpDef kOpDiv{"Div",
+                          2,
+                          2,
+                          &infer_broadcast,
+                          &forward,
+                          nullptr,
+                          &ibp,
+                          &vjp,
+                          &crown,
+                          /*crown_needs_bounds=*/false,
+                          /*relax=*/nullptr,
+                          &bound_forward_affine<&forward, &sign_split>};
 
 }  // namespace nncert::ops

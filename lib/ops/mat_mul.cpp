@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/parallel.h"
+#include "ops/bound_forward.h"
 #include "ops/interval.h"
 #include "ops/op_util.h"
 #include "ops/relaxation.h"
@@ -274,6 +275,16 @@ Status mat_mul_crown(const Node& node,
   return Status::ok();
 }
 
+// Forward mode: with one operand constant, each Jacobian entry is one entry of it: split it
+// by sign.
+Status sign_split(const Node& node,
+                  std::span<const Tensor> in,
+                  std::span<const bool> is_const,
+                  size_t i,
+                  SignSplit& out) {
+  return split_weight(node, in, is_const, i, 1 - i, 1.0, {}, out);
+}
+
 }  // namespace
 
 extern const OpDef kOpMatMul{"MatMul",
@@ -284,6 +295,9 @@ extern const OpDef kOpMatMul{"MatMul",
                              mat_mul_flops,
                              &ibp_bilinear<&mat_mul_forward>,
                              &mat_mul_vjp,
-                             &mat_mul_crown};
+                             &mat_mul_crown,
+                             /*crown_needs_bounds=*/false,
+                             /*relax=*/nullptr,
+                             &bound_forward_affine<&mat_mul_forward, &sign_split>};
 
 }  // namespace nncert::ops

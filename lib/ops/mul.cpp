@@ -1,6 +1,7 @@
 // Mul: elementwise y = a * b, with numpy broadcasting.
 #include <type_traits>
 
+#include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
 #include "ops/relaxation.h"
@@ -54,6 +55,15 @@ Status vjp(const Node& /*node*/,
       [](auto a, auto, auto) { return a; });
 }
 
+// Forward mode: y = a * c for a constant c has Jacobian diag(c) (broadcast): split c by sign.
+Status sign_split(const Node& node,
+                  std::span<const Tensor> in,
+                  std::span<const bool> is_const,
+                  size_t i,
+                  SignSplit& out) {
+  return split_weight(node, in, is_const, i, 1 - i, 1.0, {}, out);
+}
+
 }  // namespace
 
 extern const OpDef kOpMul{"Mul",
@@ -64,6 +74,9 @@ extern const OpDef kOpMul{"Mul",
                           nullptr,
                           &ibp,
                           &vjp,
-                          &crown_multilinear<&forward, &vjp>};
+                          &crown_multilinear<&forward, &vjp>,
+                          /*crown_needs_bounds=*/false,
+                          /*relax=*/nullptr,
+                          &bound_forward_affine<&forward, &sign_split>};
 
 }  // namespace nncert::ops

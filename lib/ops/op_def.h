@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -90,13 +91,35 @@ struct ElementRelaxation {
 // shape: the rule is element-wise). `alpha`, when not null, selects among the valid lines where
 // the op has a choice: alpha->lo[j] in [0, 1] parametrises the lower line of element j and
 // alpha->hi[j] the upper line (same shape as `in`); the relaxation must be sound for EVERY alpha
-// in [0, 1]. With `alpha` null the rule makes its default (CROWN) choice; then, when
-// `alpha_default` is not null, it also writes the alpha values that reproduce that choice.
+// in [0, 1] (or in the op's alpha_range). With `alpha` null the rule makes its default (CROWN)
+// choice; then, when `alpha_default` is not null, it also writes the alpha values that reproduce
+// that choice.
 using RelaxFn = Status (*)(const Node& node,
                            const Interval& in,
                            const Interval* alpha,
                            ElementRelaxation& out,
                            Interval* alpha_default);
+// Forward-mode linear bounds (bounds/forward.h): every value v is bounded by two linear functions
+// of the graph input x (all graph inputs flattened and concatenated, n values):
+//   lw^T x + lb <= v <= uw^T x + ub  element-wise over the input box,
+// with lw, uw shaped [n, numel(v)] (row k: the coefficients of x_k, one per element of v) and lb,
+// ub shaped like v, all float64. A constant has invalid lw / uw and lb = ub = its value (any
+// dtype); an absent optional input has every tensor invalid. lw and uw (lb and ub) may share
+// storage: the bounds are then one exact affine function (an engine may keep sharing them).
+struct LinearBounds {
+  Tensor lw, lb, uw, ub;
+};
+// Forward-mode rule of an op that is affine in its non-constant inputs: from the inputs' linear
+// bounds, writes one LinearBounds per float output (`out` arrives with one empty entry per
+// output) that holds for every input inside its bounds. An op with a sign-changing linear map
+// must take each input's lower or upper bound per coefficient sign (lib/ops/bound_forward.h).
+using BoundForwardFn = Status (*)(const Node& node,
+                                  std::span<const LinearBounds> in,
+                                  std::span<const TypeInfo> out_types,
+                                  std::vector<LinearBounds>& out,
+                                  const ExecContext& ctx);
+// The box of an op's alpha values when it is not [0, 1] (e.g. LeakyRelu's slope in [a, 1]).
+using AlphaRangeFn = std::pair<double, double> (*)(const Node& node);
 // Floating-point operations of one execution (multiply-add = 2), for benchmarks.
 using FlopsFn = double (*)(const Node& node, std::span<const Shape> in, std::span<const Shape> out);
 
@@ -112,6 +135,8 @@ struct OpDef {
   CrownFn crown = nullptr;          // nullptr: no linear relaxation (CROWN refuses the node)
   bool crown_needs_bounds = false;  // the relaxation reads its inputs' intervals (activations)
   RelaxFn relax = nullptr;          // element-wise activations: per-element lines (see RelaxFn)
+  BoundForwardFn bound_forward = nullptr;  // affine ops: forward-mode linear bounds
+  AlphaRangeFn alpha_range = nullptr;  // nullptr: alpha in [0, 1]
 };
 
 // nullptr if the op type is not in the table.
