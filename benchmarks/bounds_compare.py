@@ -55,6 +55,17 @@ def max_diff(a, b):
     return d
 
 
+def width_diff(a, b):
+    """Mean width of a's bounds minus mean width of b's (negative: a is tighter)."""
+    if not a or not b:
+        return None
+    wa = [u - l for rl, ru in zip(a["lower"], a["upper"]) for l, u in zip(rl, ru)]
+    wb = [u - l for rl, ru in zip(b["lower"], b["upper"]) for l, u in zip(rl, ru)]
+    if len(wa) != len(wb) or not wa:
+        return None
+    return sum(wa) / len(wa) - sum(wb) / len(wb)
+
+
 def fmt_ms(v):
     if v is None:
         return "n/a"
@@ -66,8 +77,9 @@ def main():
     md = "--markdown" in sys.argv
     models = sorted({os.path.basename(p)[len("nncert_"):-len(".jsonl")]
                      for p in glob.glob(os.path.join(outdir, "nncert_*.jsonl"))})
-    header = ["model", "batch", "method", "nncert mode", "auto_LiRPA ms", "nncert ms",
-              "ratio (wall)", "ratio (CPU)", "max |bound diff|", "auto_LiRPA vs fixture"]
+    header = ["model", "batch", "method", "auto_LiRPA ms", "nncert ms", "ratio",
+              "auto_LiRPA CPU ms", "nncert CPU ms", "ratio (CPU)", "max abs bound diff",
+              "width diff", "auto_LiRPA vs fixture"]
     table, memory, al_memory, errors = [], [], [], []
     for model in models:
         nn_rows = read_lines(os.path.join(outdir, "nncert_%s.jsonl" % model))
@@ -92,10 +104,14 @@ def main():
                         ratio_cpu = "%.1fx" % (al["median_cpu_ms"] / nn["median_cpu_ms"])
                     key = "b%d/%s" % (batch, method)
                     d = max_diff(nn_dump.get(key), al_dump.get(key)) if ok_nn else None
+                    wd = width_diff(nn_dump.get(key), al_dump.get(key)) if ok_nn else None
                     ref = al.get("ref_max_abs_diff") if al else None
-                    table.append([model, str(batch), method, nn.get("mode", ""), fmt_ms(al_ms),
-                                  fmt_ms(nn_ms), ratio, ratio_cpu,
+                    label = method if nn.get("mode", "loop") == "loop" else method + " (" + nn["mode"] + ")"
+                    table.append([model, str(batch), label, fmt_ms(al_ms), fmt_ms(nn_ms), ratio,
+                                  fmt_ms(al.get("median_cpu_ms") if al else None),
+                                  fmt_ms(nn.get("median_cpu_ms") if ok_nn else None), ratio_cpu,
                                   "n/a" if d is None else "%.1e" % d,
+                                  "n/a" if wd is None else "%+.1e" % wd,
                                   "n/a" if ref is None else "%.1e" % ref])
     if md:
         print("| " + " | ".join(header) + " |")
@@ -127,9 +143,11 @@ def main():
                   % (m["model"], m["method"], m["rss_peak_kb"] / 1024, m["rss_before_kb"] / 1024,
                      (m["rss_peak_kb"] - m["rss_before_kb"]) / 1024))
     print()
-    print("times: median wall ms over repeats (noisy when other processes share the cores; the "
-          "CPU-time ratio is steadier); ratio = auto_LiRPA / nncert; bound diff over all boxes "
-          "and outputs of the batch; 'auto_LiRPA vs fixture' = box 0 against cases.json")
+    print("times: medians over repeats of wall and process CPU ms (wall is noisy when other "
+          "processes share the cores; CPU is steadier); ratio = auto_LiRPA / nncert (> 1: nncert "
+          "faster); max abs bound diff over all boxes and outputs of the batch; width diff = mean "
+          "width nncert - auto_LiRPA (< 0: nncert tighter); 'auto_LiRPA vs fixture' = box 0 "
+          "against cases.json")
 
 
 if __name__ == "__main__":

@@ -4,16 +4,17 @@
 // CROWN call. benchmarks/alirpa_bench.py measures the same in auto_LiRPA;
 // benchmarks/bounds_compare.sh runs both and prints the table.
 //
-//   crown_bench --model M.onnx --boxes BOXES.json [--name NAME] [--threads T] [--repeats N]
-//                [--warmup W] [--min-repeats R] [--max-time S] [--methods
-//                ibp,crown,crown_dense,alpha_crown]
-//                [--batches 1,32] [--dump BOUNDS.json] [--breakdown]
+//   crown_bench --model M.onnx --boxes BOXES.json [--name NAME] [--threads T]
+//       [--repeats N] [--warmup W] [--min-repeats R] [--max-time S]
+//       [--methods ibp,crown,crown_dense,alpha_crown] [--batches 1,32]
+//       [--dump BOUNDS.json] [--breakdown METHOD]
 //
-// --breakdown (instead of the timings): where CROWN's time goes, pass by pass. For every value
-// that gets intermediate bounds (activation inputs, in topological order) and for the output, the
-// graph is cut at that value and CROWN is timed on the cut graph (box 0): the increase over the
-// previous cut is the cost of the CROWN pass that starts at that value (an identity C with one row
-// per neuron; the output pass has one row per output).
+// --breakdown METHOD (crown, crown_dense or alpha_crown; instead of the timings): where the time
+// of one call on box 0 goes. For every value that gets intermediate bounds (relaxation inputs, in
+// topological order) the graph is cut at that value and timed with a one-row C (so the time is
+// that of the intermediate bounds before it, plus one negligible row); the difference between
+// consecutive cuts is the cost of one value's intermediate bounds, and the full call minus the
+// last cut is the cost of the output's bounds.
 //
 // Every measurement is one JSON line on stdout: the median (and min/max) wall time and the median
 // process CPU time of `repeats` timed runs after `warmup` untimed ones (at least one; fewer
@@ -38,6 +39,7 @@
 #include <fstream>
 #include <functional>
 #include <new>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -224,6 +226,7 @@ struct Args {
   std::vector<std::string> methods = {"ibp", "crown", "crown_dense", "alpha_crown"};
   std::vector<int> batches = {1, 32};
   bool breakdown = false;
+  std::string breakdown_method = "crown";
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -241,7 +244,7 @@ std::vector<std::string> split(const std::string& s) {
                "usage: crown_bench --model M.onnx --boxes BOXES.json [--name NAME] [--threads T]\n"
                "         [--repeats N] [--warmup W] [--min-repeats R] [--max-time S]\n"
                "         [--methods LIST]\n"
-               "         [--batches LIST] [--dump BOUNDS.json] [--breakdown]\n");
+               "         [--batches LIST] [--dump BOUNDS.json] [--breakdown METHOD]\n");
   std::exit(2);
 }
 
@@ -269,9 +272,10 @@ Args parse(int argc, char** argv) {
       a.min_repeats = std::max(1, std::atoi(argv[++i]));
     else if (is("--max-time"))
       a.max_time = std::atof(argv[++i]);
-    else if (!std::strcmp(argv[i], "--breakdown"))
+    else if (is("--breakdown")) {
       a.breakdown = true;
-    else if (is("--methods"))
+      a.breakdown_method = argv[++i];
+    } else if (is("--methods"))
       a.methods = split(argv[++i]);
     else if (is("--batches")) {
       a.batches.clear();
@@ -289,6 +293,23 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
+// The CROWN options of a method; nullopt for IBP and unknown names.
+std::optional<CrownOptions> crown_options(const std::string& method) {
+  CrownOptions co;
+  if (method == "crown_dense") {
+    co.sparse_intermediate = false;
+  } else if (method == "alpha_crown") {
+    // The fixtures' settings: 20 Adam steps, lr 0.1, early stopping that cannot trigger.
+    co.alpha = true;
+    co.alpha_options.iterations = 20;
+    co.alpha_options.lr = 0.1;
+    co.alpha_options.early_stop_patience = 21;
+  } else if (method != "crown") {
+    return std::nullopt;
+  }
+  return co;
+}
+
 // One method on one box: bounds of every output, or an error status.
 using BoxFn = std::function<Expected<Interval>(const Interval& box, int threads)>;
 
@@ -300,22 +321,13 @@ BoxFn method_fn(const Graph& g, const std::string& method) {
       NNCERT_ASSIGN_OR_RETURN(auto outs, ibp_outputs(g, {box}, o));
       return outs[0];
     };
-  CrownOptions co;
-  if (method == "crown_dense") {
-    co.sparse_intermediate = false;
-  } else if (method == "alpha_crown") {
-    // The fixtures' settings: 20 Adam steps, lr 0.1, early stopping that cannot trigger.
-    co.alpha = true;
-    co.alpha_options.iterations = 20;
-    co.alpha_options.lr = 0.1;
-    co.alpha_options.early_stop_patience = 21;
-  } else if (method != "crown") {
+  const auto co = crown_options(method);
+  if (!co)
     return nullptr;
-  }
-  return [&g, co](const Interval& box, int threads) -> Expected<Interval> {
+  return [&g, co = *co](const Interval& box, int threads) -> Expected<Interval> {
     BoundOptions o;
     o.threads = threads;
-    NNCERT_ASSIGN_OR_RETURN(auto r, crown_bounds(g, {box}, {}, o, co));
+    NNCERT_ASSIGN_OR_RETURN(auto r, crown_bounds(g, std::vector<Interval>{box}, {}, o, co));
     return std::move(r.bounds);
   };
 }
@@ -370,25 +382,16 @@ void emit(const json& j) {
   std::fflush(stdout);
 }
 
-// Median wall and CPU ms of fn() over `repeats` runs after one warm-up.
-std::pair<double, double> time_median(const std::function<void()>& fn, int repeats) {
-  fn();
-  std::vector<double> ms, cpu;
-  for (int r = 0; r < repeats; ++r) {
-    const double c0 = process_cpu_ms();
-    const auto t0 = std::chrono::steady_clock::now();
-    fn();
-    const auto t1 = std::chrono::steady_clock::now();
-    cpu.push_back(process_cpu_ms() - c0);
-    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-  }
-  return {median(ms), median(cpu)};
-}
-
 int breakdown(const Graph& g, const Interval& box, const Args& args, const json& base) {
+  const auto co = crown_options(args.breakdown_method);
+  if (!co) {
+    std::fprintf(stderr, "--breakdown: %s is not a CROWN method\n", args.breakdown_method.c_str());
+    return 2;
+  }
   auto order = g.topological_order();
   if (!order)
     return 1;
+  // The values that get intermediate bounds (the inputs of relaxations), then the output.
   std::vector<ValueId> cuts;
   for (NodeId id : *order) {
     const Node& n = g.node(id);
@@ -399,38 +402,86 @@ int breakdown(const Graph& g, const Interval& box, const Args& args, const json&
       if (v >= 0 && !g.is_constant(v) && std::find(cuts.begin(), cuts.end(), v) == cuts.end())
         cuts.push_back(v);
   }
-  cuts.push_back(g.outputs()[0]);
-  double prev_ms = 0, prev_cpu = 0;
-  for (ValueId v : cuts) {
-    Graph cut = g;
-    cut.outputs() = {v};
-    cut.prune_unused();
-    BoundOptions o;
-    o.threads = args.threads;
-    Status st = Status::ok();
-    auto [ms, cpu] = time_median(
-        [&] {
-          auto r = crown_bounds(cut, {box}, {}, o, CrownOptions{});
-          if (!r)
-            st = r.status();
-        },
-        args.repeats);
-    if (!st.is_ok()) {
-      std::fprintf(stderr, "%s\n", st.to_string().c_str());
-      return 1;
+  const ValueId out = g.outputs()[0];
+  cuts.push_back(out);
+  BoundOptions o;
+  o.threads = args.threads;
+  // CROWN on the graph cut at value v with a one-row C: every intermediate bound before v, plus a
+  // negligible one-row pass; the last job is the uncut graph with C = identity. The jobs are timed
+  // round-robin (repeats rounds after one warm-up round) so that drift hits them alike.
+  struct Job {
+    Graph graph;
+    std::vector<std::vector<double>> c;
+    std::vector<double> ms, cpu;
+  };
+  std::vector<Job> jobs;
+  for (size_t k = 0; k <= cuts.size(); ++k) {
+    const bool full = k == cuts.size();
+    const ValueId v = full ? out : cuts[k];
+    Job j{g, {}, {}, {}};
+    j.graph.outputs() = {v};
+    j.graph.prune_unused();
+    if (!full) {
+      j.c.assign(1, std::vector<double>(static_cast<size_t>(shape_numel(g.value(v).shape)), 0.0));
+      j.c[0][0] = 1;
     }
+    jobs.push_back(std::move(j));
+  }
+  for (int round = -1; round < args.repeats; ++round)
+    for (Job& j : jobs) {
+      const double c0 = process_cpu_ms();
+      const auto t0 = std::chrono::steady_clock::now();
+      auto r = crown_bounds(j.graph, std::vector<Interval>{box}, j.c, o, *co);
+      const auto t1 = std::chrono::steady_clock::now();
+      if (!r) {
+        std::fprintf(stderr, "%s\n", r.status().to_string().c_str());
+        return 1;
+      }
+      if (round >= 0) {
+        j.cpu.push_back(process_cpu_ms() - c0);
+        j.ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      }
+    }
+  std::vector<std::pair<double, double>> t;
+  for (const Job& j : jobs)
+    t.emplace_back(median(j.ms), median(j.cpu));
+  const auto total = t.back();
+  t.pop_back();
+  for (size_t k = 0; k < cuts.size(); ++k) {
+    json j = base;
+    j["kind"] = "breakdown_cut";
+    j["method"] = args.breakdown_method;
+    j["value"] = g.value(cuts[k]).name;
+    j["median_ms"] = t[k].first;
+    j["median_cpu_ms"] = t[k].second;
+    emit(j);
+  }
+  auto row = [&](const std::string& what, ValueId v, double ms, double cpu) {
     json j = base;
     j["kind"] = "breakdown";
-    j["cut_at"] = g.value(v).name;
+    j["method"] = args.breakdown_method;
+    j["part"] = what;
+    j["value"] = g.value(v).name;
     j["producer"] = g.value(v).producer >= 0 ? g.node(g.value(v).producer).display() : "";
-    j["rows"] = shape_numel(g.value(v).shape);
-    j["cumulative_median_ms"] = ms;
-    j["pass_ms"] = ms - prev_ms;
-    j["pass_cpu_ms"] = cpu - prev_cpu;
+    j["neurons"] = shape_numel(g.value(v).shape);
+    j["median_ms"] = ms;
+    j["median_cpu_ms"] = cpu;
+    j["share_of_cpu"] = cpu / total.second;
     emit(j);
-    prev_ms = ms;
-    prev_cpu = cpu;
-  }
+  };
+  for (size_t k = 0; k + 1 < cuts.size(); ++k)
+    row("intermediate bounds", cuts[k], t[k + 1].first - t[k].first, t[k + 1].second - t[k].second);
+  row("output bounds (C = identity)",
+      out,
+      total.first - t.back().first,
+      total.second - t.back().second);
+  json j = base;
+  j["kind"] = "breakdown";
+  j["method"] = args.breakdown_method;
+  j["part"] = "total";
+  j["median_ms"] = total.first;
+  j["median_cpu_ms"] = total.second;
+  emit(j);
   return 0;
 }
 
