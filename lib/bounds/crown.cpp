@@ -132,6 +132,18 @@ struct Engine {
   }
 };
 
+// Whether node n's relaxation reads its non-constant inputs' intervals (OpDef::crown_needs_bounds,
+// or per node through crown_needs_bounds_fn).
+bool needs_input_bounds(const Graph& g, const Node& n) {
+  const OpDef* def = find_op(n.op);
+  if (def->crown_needs_bounds_fn == nullptr)
+    return def->crown_needs_bounds;
+  std::unique_ptr<bool[]> is_const(new bool[n.inputs.size() + 1]);
+  for (size_t i = 0; i < n.inputs.size(); ++i)
+    is_const[i] = n.inputs[i] == kNoValue || g.is_constant(n.inputs[i]);
+  return def->crown_needs_bounds_fn(n, std::span<const bool>(is_const.get(), n.inputs.size()));
+}
+
 }  // namespace
 
 Expected<CrownResult> crown_bounds(const Graph& g,
@@ -186,7 +198,7 @@ Expected<CrownResult> crown_bounds(const Graph& g,
     // Intermediate bounds for every activation input, in topological order.
     for (NodeId id : e.order) {
       const Node& n = g.node(id);
-      if (!find_op(n.op)->crown_needs_bounds)
+      if (!needs_input_bounds(g, n))
         continue;
       for (ValueId v : n.inputs)
         if (v >= 0 && !g.is_constant(v))

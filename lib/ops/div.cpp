@@ -1,8 +1,11 @@
 // Div: elementwise y = a / b  (integers: truncated toward zero, as C++ and ONNX), with numpy
 // broadcasting.
+#include <cmath>
 #include <limits>
+#include <string>
 #include <type_traits>
 
+#include "ops/bivariate.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
 #include "ops/relaxation.h"
@@ -84,8 +87,33 @@ Status vjp(const Node& /*node*/,
       [](auto a, auto b, auto) { return -a / (b * b); });
 }
 
-// CROWN: x / c for a constant divisor c is linear (the VJP map); a non-constant divisor has no
-// relaxation yet.
+// CROWN: x / c for a constant divisor c is linear (the VJP map). A non-constant divisor y whose
+// interval excludes 0: x / y = x * r with r = 1/y in [1/yu, 1/yl], r bounded by lines in y
+// (ops/bivariate.h reciprocal_lines: chord and midpoint tangent), then McCormick on x * r:
+//   x*r >= rl*x + xl*r - xl*rl   with xl*r replaced by xl*(lower line of r) if xl >= 0, else by
+//                                xl*(upper line of r);
+//   x*r <= ru*x + xl*r - xl*ru   with xl*r replaced by xl*(upper line) if xl >= 0, else xl*(lower).
+// A constant numerator c gives c * (line of 1/y). A divisor interval holding 0 is refused.
+Plane2 div_planes(double xl, double xu, double yl, double yu) {
+  Line2 r;
+  reciprocal_lines(yl, yu, r);  // the caller checked that 0 is not in [yl, yu]
+  const double rl = std::isfinite(yu) ? 1 / yu : 0.0;
+  const double ru = std::isfinite(yl) ? 1 / yl : 0.0;
+  Plane2 m = mccormick(xl, xu, rl, ru);  // planes in (x, r)
+  if (!std::isfinite(m.lb) || !std::isfinite(m.ub))
+    return m;  // vacuous
+  Plane2 p;
+  // Lower: m.lx*x + m.ly*r + m.lb with m.ly = xl.
+  p.lx = m.lx;
+  p.ly = m.ly * (m.ly >= 0 ? r.ql : r.qu);
+  p.lb = m.lb + m.ly * (m.ly >= 0 ? r.bl : r.bu);
+  // Upper: m.ux*x + m.uy*r + m.ub with m.uy = xl.
+  p.ux = m.ux;
+  p.uy = m.uy * (m.uy >= 0 ? r.qu : r.ql);
+  p.ub = m.ub + m.uy * (m.uy >= 0 ? r.bu : r.bl);
+  return p;
+}
+
 Status crown(const Node& node,
              std::span<const Interval> in_bounds,
              std::span<const bool> is_const,
@@ -95,14 +123,33 @@ Status crown(const Node& node,
              std::vector<Tensor>& a_in,
              Tensor& bias,
              const ExecContext& ctx) {
-  if (!is_const[1])
-    return unsupported("CROWN through Div by a non-constant divisor");
-  return crown_affine_impl(
-      &forward, &vjp, false, node, in_bounds, is_const, out_types, a, lower, a_in, bias, ctx);
+  if (is_const[1])
+    return crown_affine_impl(
+        &forward, &vjp, false, node, in_bounds, is_const, out_types, a, lower, a_in, bias, ctx);
+  const Interval& y = in_bounds[1];
+  for (int64_t i = 0; i < y.lo.numel(); ++i)
+    if (!(y.lo.get(i) > 0 || y.hi.get(i) < 0))
+      return unsupported("CROWN through Div: the divisor's interval [" +
+                         std::to_string(y.lo.get(i)) + ", " + std::to_string(y.hi.get(i)) +
+                         "] contains 0");
+  BivariateRelaxation r;
+  make_bivariate(in_bounds, out_types[0].shape, &div_planes, r);
+  return apply_bivariate(r, in_bounds, is_const, a, lower, a_in, bias);
 }
 
 }  // namespace
 
-extern const OpDef kOpDiv{"Div", 2, 2, &infer_broadcast, &forward, nullptr, &ibp, &vjp, &crown};
+extern const OpDef kOpDiv{"Div",
+                          2,
+                          2,
+                          &infer_broadcast,
+                          &forward,
+                          nullptr,
+                          &ibp,
+                          &vjp,
+                          &crown,
+                          false,
+                          nullptr,
+                          &second_input_variable};
 
 }  // namespace nncert::ops

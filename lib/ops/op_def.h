@@ -97,6 +97,10 @@ using RelaxFn = Status (*)(const Node& node,
                            const Interval* alpha,
                            ElementRelaxation& out,
                            Interval* alpha_default);
+// Whether a CROWN rule reads its inputs' intervals for this node, given which inputs are constant
+// (ops whose relaxation is exact in one case and needs intervals in another: Mul, MatMul, Div,
+// Max, Min read them only when two factors / operands are not constant).
+using CrownNeedsBoundsFn = bool (*)(const Node& node, std::span<const bool> is_const);
 // Floating-point operations of one execution (multiply-add = 2), for benchmarks.
 using FlopsFn = double (*)(const Node& node, std::span<const Shape> in, std::span<const Shape> out);
 
@@ -112,6 +116,9 @@ struct OpDef {
   CrownFn crown = nullptr;          // nullptr: no linear relaxation (CROWN refuses the node)
   bool crown_needs_bounds = false;  // the relaxation reads its inputs' intervals (activations)
   RelaxFn relax = nullptr;          // element-wise activations: per-element lines (see RelaxFn)
+  // When set, decides per node instead of crown_needs_bounds whether the engine must bound the
+  // node's non-constant inputs before running `crown`.
+  CrownNeedsBoundsFn crown_needs_bounds_fn = nullptr;
 };
 
 // nullptr if the op type is not in the table.
