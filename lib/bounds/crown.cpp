@@ -1,148 +1,774 @@
 #include "bounds/crown.h"
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <new>
+
+#include "ops/relaxation.h"
 
 namespace nncert {
 
 namespace {
 
-struct Engine {
+// Carries a Status out of a deep helper that returns a reference.
+struct StatusError {
+  Status status;
+};
+
+// What a backward pass records for the alpha gradient (see Engine::adjoint).
+struct RelaxUse {
+  NodeId node = kNoNode;
+  Tensor c;                 // [S, n] coefficients over the activation's output
+  ElementRelaxation lines;  // [S, n] with alpha, [n] with the default lines
+};
+struct Tape {
+  std::vector<NodeId> visited;  // nodes the coefficients went through, reverse topological order
+  std::vector<RelaxUse> relax;
+  std::vector<Tensor> xstar;  // per graph input: [S, n_in] the point attaining each row's bound
+};
+
+// alpha per element-wise activation node (indexed by NodeId; invalid = default lines):
+// lo/hi parametrise the lower/upper line, [S, n] (one set per specification row).
+using Alphas = std::vector<Interval>;
+
+bool is_relu_like(const std::string& op) {
+  return op == "Relu" || op == "LeakyRelu";
+}
+
+// Ops whose batch axis is independent, so S rows can go through one call with the leading
+// dimension 1 replaced by S (used by the alpha gradient's relaxed forward pass).
+bool batch_safe(const Node& n) {
+  static const char* const kOps[] = {"Gemm",
+                                     "MatMul",
+                                     "Conv",
+                                     "ConvTranspose",
+                                     "Relu",
+                                     "LeakyRelu",
+                                     "Sigmoid",
+                                     "Tanh",
+                                     "Exp",
+                                     "Log",
+                                     "Sqrt",
+                                     "Reciprocal",
+                                     "Abs",
+                                     "Neg",
+                                     "Softplus",
+                                     "Erf",
+                                     "Identity",
+                                     "Dropout",
+                                     "Add",
+                                     "Sub",
+                                     "Mul",
+                                     "Div",
+                                     "BatchNormalization",
+                                     "AveragePool",
+                                     "MaxPool",
+                                     "GlobalAveragePool",
+                                     "Clip",
+                                     "Pow"};
+  for (const char* op : kOps)
+    if (n.op == op)
+      return n.op != "Gemm" || n.attrs.get_int("transA", 0) == 0;
+  if (n.op == "Flatten")
+    return n.attrs.get_int("axis", 1) >= 1;
+  if (n.op == "Concat" || n.op == "Softmax")
+    return n.attrs.get_int("axis", n.op == "Concat" ? 0 : -1) != 0;
+  return false;
+}
+
+// The box alpha lives in (OpDef::alpha_range, default [0, 1]).
+std::pair<double, double> alpha_range(const Node& n) {
+  const OpDef* def = find_op(n.op);
+  if (def->alpha_range == nullptr)
+    return {0.0, 1.0};
+  return def->alpha_range(n);
+}
+
+class Engine {
+ public:
+  Engine(const Graph& graph, const BoundOptions& o, const CrownOptions& c)
+      : g(graph), opt(o), copt(c), ctx{o.threads} {}
+
   const Graph& g;
-  const std::vector<Interval>& inputs;
-  std::vector<NodeId> order;
-  std::vector<Interval> bounds;  // per value: constants exact, inputs = box, activations' inputs
+  BoundOptions opt;
+  CrownOptions copt;
   ExecContext ctx;
+  std::vector<NodeId> order;
+  std::vector<Interval> bounds;  // per value: constants exact, inputs = box, computed ones
+  std::vector<ElementRelaxation> default_lines;  // per node, cached
 
   Interval shape_only(ValueId v) const {
     Tensor z(DType::kF64, g.value(v).shape);
     return {z, z};
   }
 
-  // Bounds of C * value(target), C [S, numel(target)].
-  Expected<Interval> backward(ValueId target, const Tensor& c) {
+  // ---------------------------------------------------------------- interval steps
+  // IBP of v from the nearest values that have bounds (auto_LiRPA's IBP_general): values without
+  // bounds get temporary intervals in `tmp`.
+  Expected<Interval> ibp_general(ValueId v, std::vector<Interval>& tmp) {
+    const auto vi = static_cast<size_t>(v);
+    if (bounds[vi].lo.is_valid())
+      return bounds[vi];
+    if (tmp[vi].lo.is_valid())
+      return tmp[vi];
+    const NodeId p = g.value(v).producer;
+    if (p == kNoNode)
+      return Status(ErrorCode::kInternal, "no interval for '" + g.value(v).name + "'");
+    const Node& n = g.node(p);
+    for (ValueId in : n.inputs)
+      if (in != kNoValue && !bounds[static_cast<size_t>(in)].lo.is_valid())
+        NNCERT_RETURN_IF_ERROR(ibp_general(in, tmp).status());
+    std::vector<Interval> view = bounds;
+    for (size_t i = 0; i < view.size(); ++i)
+      if (!view[i].lo.is_valid() && tmp[i].lo.is_valid())
+        view[i] = tmp[i];
+    NNCERT_ASSIGN_OR_RETURN(auto out, ibp_node(g, n, view, DType::kF64, ctx));
+    for (size_t k = 0; k < n.outputs.size() && k < out.size(); ++k)
+      if (n.outputs[k] != kNoValue)
+        tmp[static_cast<size_t>(n.outputs[k])] = out[k];
+    return tmp[vi];
+  }
+
+  Expected<Interval> ibp_general(ValueId v) {
+    std::vector<Interval> tmp(g.num_values());
+    return ibp_general(v, tmp);
+  }
+
+  // auto_LiRPA's ibp_intermediate ops: their bounds come from their input's by IBP.
+  static bool ibp_intermediate(const Node& n) {
+    const OpDef* def = find_op(n.op);
+    return (def && def->relax) || n.op == "Neg" || n.op == "Transpose" || n.op == "Concat" ||
+           n.op == "Slice";
+  }
+
+  // ---------------------------------------------------------------- backward pass
+  // The node as its RelaxFn wants it: constant inputs beyond x (Pow's exponent, Clip's limits)
+  // bound as attributes (ops/relaxation.h), cached per node.
+  std::vector<std::unique_ptr<Node>> bound_nodes;
+  const Node& relax_node(const Node& n) {
+    if (n.inputs.size() <= 1)
+      return n;
+    const auto id = static_cast<size_t>(g.value(n.outputs[0]).producer);
+    if (bound_nodes.size() < g.num_nodes())
+      bound_nodes.resize(g.num_nodes());
+    if (!bound_nodes[id]) {
+      std::vector<Interval> in_b;
+      std::unique_ptr<bool[]> is_const(new bool[n.inputs.size()]);
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        const ValueId v = n.inputs[i];
+        is_const[i] = v != kNoValue && g.is_constant(v);
+        in_b.push_back(v == kNoValue ? Interval{} : bounds[static_cast<size_t>(v)]);
+      }
+      bound_nodes[id] = std::make_unique<Node>(ops::bind_constant_inputs(
+          n, in_b, std::span<const bool>(is_const.get(), n.inputs.size())));
+    }
+    return *bound_nodes[id];
+  }
+
+  const ElementRelaxation& default_relaxation(const Node& n, NodeId id) {
+    ElementRelaxation& r = default_lines[static_cast<size_t>(id)];
+    if (!r.al.is_valid()) {
+      const Interval& x = bounds[static_cast<size_t>(n.inputs[0])];
+      NNCERT_CHECK(x.lo.is_valid(), "activation input without bounds");
+      Status st = find_op(n.op)->relax(relax_node(n), x, nullptr, r, nullptr);
+      if (!st.is_ok())
+        throw StatusError{st.with_context("relaxation of node " + n.display())};
+    }
+    return r;
+  }
+
+  // Lines of an activation for S rows with per-row alpha ([S, n] each).
+  Expected<ElementRelaxation> alpha_relaxation(const Node& n, const Interval& alpha) {
+    const Interval& x = bounds[static_cast<size_t>(n.inputs[0])];
+    const int64_t s = alpha.lo.dim(0), m = x.lo.numel();
+    Interval xb{Tensor(DType::kF64, {s, m}), Tensor(DType::kF64, {s, m})};
+    for (int64_t r = 0; r < s; ++r) {
+      std::copy_n(x.lo.data<double>(), m, xb.lo.data<double>() + r * m);
+      std::copy_n(x.hi.data<double>(), m, xb.hi.data<double>() + r * m);
+    }
+    ElementRelaxation lines;
+    NNCERT_RETURN_IF_ERROR(find_op(n.op)->relax(relax_node(n), xb, &alpha, lines, nullptr));
+    return lines;
+  }
+
+  // c [S, n] through lines ([n] shared or [S, n] per row): lower bound: c >= 0 takes the
+  // lower line, c < 0 the upper; an upper bound the reverse. Zero coefficients add nothing.
+  static Tensor apply_lines(const ElementRelaxation& r, const Tensor& c, bool lower, Tensor& bias) {
+    const int64_t s = c.dim(0), n = c.numel() / std::max<int64_t>(1, s);
+    const bool per_row = r.al.numel() == s * n && s > 1;
+    Tensor out(DType::kF64, c.shape());
+    const double* pc = c.data<double>();
+    double* po = out.data<double>();
+    double* pb = bias.data<double>();
+    for (int64_t row = 0; row < s; ++row) {
+      const int64_t off = per_row ? row * n : 0;
+      const double *sl = r.al.data<double>() + off, *il = r.bl.data<double>() + off;
+      const double *su = r.au.data<double>() + off, *iu = r.bu.data<double>() + off;
+      const double* cr = pc + row * n;
+      double* orow = po + row * n;
+      double acc = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        const double cj = cr[j];
+        if (cj == 0) {
+          orow[j] = 0;
+          continue;
+        }
+        const bool use_lower = (cj >= 0) == lower;
+        orow[j] = cj * (use_lower ? sl[j] : su[j]);
+        acc += cj * (use_lower ? il[j] : iu[j]);
+      }
+      pb[row] += acc;
+    }
+    return out;
+  }
+
+  // Bound of each row of C * value(target), one side; optionally with alpha and a tape.
+  Expected<Tensor> backward(
+      ValueId target, const Tensor& c, bool lower, const Alphas* alphas, Tape* tape) {
     const int64_t s = c.dim(0);
-    std::vector<Tensor> la(g.num_values()), ua(g.num_values());
-    la[static_cast<size_t>(target)] = c;
-    ua[static_cast<size_t>(target)] = c;
-    Tensor lb(DType::kF64, {s}), ub(DType::kF64, {s});
+    std::vector<Tensor> acoef(g.num_values());
+    acoef[static_cast<size_t>(target)] = c;
+    Tensor bias(DType::kF64, {s});
+    if (tape)
+      *tape = Tape{};
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
       const Node& n = g.node(*it);
       if (n.outputs.empty() || n.outputs[0] < 0)
         continue;
       const auto o = static_cast<size_t>(n.outputs[0]);
       for (size_t k = 1; k < n.outputs.size(); ++k)
-        if (n.outputs[k] >= 0 && la[static_cast<size_t>(n.outputs[k])].is_valid())
+        if (n.outputs[k] >= 0 && acoef[static_cast<size_t>(n.outputs[k])].is_valid())
           return Status(ErrorCode::kUnsupported,
                         "CROWN through the second output of node " + n.display());
-      if (!la[o].is_valid())
+      if (!acoef[o].is_valid())
         continue;
       const OpDef* def = find_op(n.op);
-      std::vector<Interval> in_b;
-      // std::vector<bool> has no contiguous storage to make a span of.
-      std::unique_ptr<bool[]> is_const(new bool[n.inputs.size() + 1]);
+      std::vector<Tensor> a_in(n.inputs.size());
+      if (def->relax) {
+        const bool with_alpha = alphas && (*alphas)[static_cast<size_t>(*it)].lo.is_valid();
+        ElementRelaxation lines;
+        if (with_alpha) {
+          NNCERT_ASSIGN_OR_RETURN(lines, alpha_relaxation(n, (*alphas)[static_cast<size_t>(*it)]));
+        } else {
+          lines = default_relaxation(n, *it);
+        }
+        a_in[0] = apply_lines(lines, acoef[o], lower, bias);
+        if (tape)
+          tape->relax.push_back({*it, acoef[o], lines});
+      } else {
+        NNCERT_RETURN_IF_ERROR(crown_rule(n, def, acoef[o], lower, a_in, bias));
+      }
+      for (size_t i = 0; i < n.inputs.size() && i < a_in.size(); ++i) {
+        if (n.inputs[i] < 0 || !a_in[i].is_valid())
+          continue;
+        Tensor& acc = acoef[static_cast<size_t>(n.inputs[i])];
+        if (!acc.is_valid()) {
+          acc = a_in[i].dtype() == DType::kF64 ? a_in[i] : a_in[i].to(DType::kF64);
+        } else {
+          const Tensor add = a_in[i].to(DType::kF64);
+          double* pa = acc.data<double>();
+          const double* pi = add.data<double>();
+          for (int64_t j = 0; j < acc.numel(); ++j)
+            pa[j] += pi[j];
+        }
+      }
+      if (tape)
+        tape->visited.push_back(*it);
+      acoef[o] = Tensor();
+    }
+    // Concretise over the input boxes.
+    Tensor result = bias;
+    double* pr = result.data<double>();
+    if (tape)
+      tape->xstar.assign(g.inputs().size(), Tensor());
+    for (size_t i = 0; i < g.inputs().size(); ++i) {
+      const auto v = static_cast<size_t>(g.inputs()[i]);
+      if (!acoef[v].is_valid())
+        continue;
+      const double* pxl = bounds[v].lo.data<double>();
+      const double* pxh = bounds[v].hi.data<double>();
+      const double* pa = acoef[v].data<double>();
+      const int64_t n = bounds[v].lo.numel();
+      Tensor xs;
+      if (tape)
+        xs = Tensor(DType::kF64, {s, n});
+      for (int64_t row = 0; row < s; ++row) {
+        double acc = 0;
+        for (int64_t j = 0; j < n; ++j) {
+          const double a = pa[row * n + j];
+          // lower: the minimising corner; upper: the maximising one.
+          const bool take_lo = (a >= 0) == lower;
+          const double x = take_lo ? pxl[j] : pxh[j];
+          if (a != 0)
+            acc += a * x;
+          if (tape)
+            xs.data<double>()[row * n + j] = x;
+        }
+        pr[row] += acc;
+      }
+      if (tape)
+        tape->xstar[i] = xs;
+    }
+    return result;
+  }
+
+  Status crown_rule(const Node& n,
+                    const OpDef* def,
+                    const Tensor& a,
+                    bool lower,
+                    std::vector<Tensor>& a_in,
+                    Tensor& bias) {
+    std::vector<Interval> in_b;
+    // std::vector<bool> has no contiguous storage to make a span of.
+    std::unique_ptr<bool[]> is_const(new bool[n.inputs.size() + 1]);
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      const ValueId v = n.inputs[i];
+      is_const[i] = v == kNoValue || g.is_constant(v);
+      if (v == kNoValue) {
+        in_b.emplace_back();
+        continue;
+      }
+      // Data-dependent integers (indices, shapes) are not linear in anything.
+      if (!is_const[i] && !is_float(g.value(v).dtype))
+        return Status(ErrorCode::kUnsupported,
+                      "CROWN through node " + n.display() + ": its integer input '" +
+                          g.value(v).name + "' depends on the model input");
+      const Interval& b = bounds[static_cast<size_t>(v)];
+      in_b.push_back(b.lo.is_valid() ? b : shape_only(v));
+    }
+    std::span<const bool> cspan(is_const.get(), n.inputs.size());
+    std::vector<TypeInfo> out_types;
+    for (ValueId v : n.outputs) {
+      TypeInfo t;
+      if (v >= 0) {
+        t.dtype = DType::kF64;
+        t.shape = g.value(v).shape;
+      } else {
+        t.shape_known = false;
+      }
+      out_types.push_back(t);
+    }
+    Status st = def->crown(n, in_b, cspan, out_types, a, lower, a_in, bias, ctx);
+    if (!st.is_ok())
+      return st.with_context("CROWN through node " + n.display());
+    return Status::ok();
+  }
+
+  // ---------------------------------------------------------------- alpha-CROWN
+  // Forward of node n on S rows at once (inputs [S, numel] for variables, constants as they
+  // are): batched through the leading dimension where the op allows it, else row by row.
+  Status forward_rows(const Node& n,
+                      const std::vector<Tensor>& rows_in,  // per input: [S, numel] or invalid
+                      int64_t s,
+                      Tensor& rows_out) {
+    const OpDef* def = find_op(n.op);
+    const Shape& out_shape = g.value(n.outputs[0]).shape;
+    const int64_t m = shape_numel(out_shape);
+    rows_out = Tensor(DType::kF64, {s, m});
+    auto input_shape = [&](size_t i) {
+      return g.value(n.inputs[i]).shape;
+    };
+    bool batched = batch_safe(n) && !out_shape.empty() && out_shape[0] == 1;
+    for (size_t i = 0; batched && i < n.inputs.size(); ++i)
+      if (rows_in[i].is_valid() && (input_shape(i).empty() || input_shape(i)[0] != 1))
+        batched = false;
+    if (batched) {
+      std::vector<Tensor> in;
+      std::vector<TypeInfo> types, out_types;
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        TypeInfo ti;
+        if (n.inputs[i] == kNoValue) {
+          in.emplace_back();
+          ti.shape_known = false;
+        } else if (rows_in[i].is_valid()) {
+          Shape sh = input_shape(i);
+          sh[0] = s;
+          in.push_back(rows_in[i].reshaped(sh));
+          ti.dtype = DType::kF64;
+          ti.shape = sh;
+        } else {
+          const Tensor& cst = bounds[static_cast<size_t>(n.inputs[i])].lo;
+          in.push_back(cst);
+          ti.dtype = cst.dtype();
+          ti.shape = cst.shape();
+          ti.value = cst;
+        }
+        types.push_back(std::move(ti));
+      }
+      if (def->infer(n, types, out_types).is_ok() && !out_types.empty() &&
+          shape_numel(out_types[0].shape) == s * m) {
+        std::vector<Tensor> out(n.outputs.size());
+        out_types.resize(n.outputs.size());
+        NNCERT_RETURN_IF_ERROR(def->forward(n, in, out_types, out, ctx));
+        rows_out = out[0].to(DType::kF64).reshaped({s, m});
+        return Status::ok();
+      }
+    }
+    std::vector<TypeInfo> out_types;
+    for (ValueId v : n.outputs) {
+      TypeInfo t;
+      if (v >= 0) {
+        t.dtype = DType::kF64;
+        t.shape = g.value(v).shape;
+      } else {
+        t.shape_known = false;
+      }
+      out_types.push_back(t);
+    }
+    for (int64_t r = 0; r < s; ++r) {
+      std::vector<Tensor> in;
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        if (n.inputs[i] == kNoValue) {
+          in.emplace_back();
+        } else if (rows_in[i].is_valid()) {
+          const int64_t k = shape_numel(input_shape(i));
+          Tensor t(DType::kF64, input_shape(i));
+          std::copy_n(rows_in[i].data<double>() + r * k, k, t.data<double>());
+          in.push_back(t);
+        } else {
+          in.push_back(bounds[static_cast<size_t>(n.inputs[i])].lo);
+        }
+      }
+      std::vector<Tensor> out(n.outputs.size());
+      NNCERT_RETURN_IF_ERROR(def->forward(n, in, out_types, out, ctx));
+      const Tensor o = out[0].to(DType::kF64);
+      std::copy_n(o.data<double>(), m, rows_out.data<double>() + r * m);
+    }
+    return Status::ok();
+  }
+
+  // Gradient of sum_r bound_r w.r.t. the alphas of the last backward pass. For fixed line
+  // choices the bound is linear in every coefficient tensor, and d bound / d (coefficients at a
+  // value) is that value in the relaxed network (activations replaced by the chosen lines)
+  // evaluated at the attaining input point: one forward pass of the relaxed network per row.
+  // Nonlinear ops without element-wise lines (MaxPool, ...) use their exact forward there, which
+  // only affects the search direction, never soundness.
+  Status adjoint(const Tape& tape, bool lower, const Alphas& alphas, Alphas& grads, int64_t s) {
+    std::vector<Tensor> val(g.num_values());
+    for (size_t i = 0; i < g.inputs().size(); ++i)
+      if (tape.xstar[i].is_valid())
+        val[static_cast<size_t>(g.inputs()[i])] = tape.xstar[i];
+    std::vector<const RelaxUse*> use_of(g.num_nodes(), nullptr);
+    for (const RelaxUse& u : tape.relax)
+      use_of[static_cast<size_t>(u.node)] = &u;
+    for (auto it = tape.visited.rbegin(); it != tape.visited.rend(); ++it) {
+      const Node& n = g.node(*it);
+      std::vector<Tensor> rows_in(n.inputs.size());
       for (size_t i = 0; i < n.inputs.size(); ++i) {
         const ValueId v = n.inputs[i];
-        is_const[i] = v == kNoValue || g.is_constant(v);
-        if (v == kNoValue) {
-          in_b.emplace_back();
+        if (v == kNoValue || g.is_constant(v))
           continue;
+        if (!val[static_cast<size_t>(v)].is_valid()) {
+          // A variable input the coefficients did not reach: use its interval's midpoint.
+          const Interval& b = bounds[static_cast<size_t>(v)];
+          const int64_t k = shape_numel(g.value(v).shape);
+          Tensor t(DType::kF64, {s, k});
+          for (int64_t r = 0; r < s; ++r)
+            for (int64_t j = 0; j < k; ++j)
+              t.data<double>()[r * k + j] =
+                  b.lo.is_valid() ? 0.5 * (b.lo.get(j) + b.hi.get(j)) : 0.0;
+          val[static_cast<size_t>(v)] = t;
         }
-        // Data-dependent integers (indices, shapes) are not linear in anything.
-        if (!is_const[i] && !is_float(g.value(v).dtype))
-          return Status(ErrorCode::kUnsupported,
-                        "CROWN through node " + n.display() + ": its integer input '" +
-                            g.value(v).name + "' depends on the model input");
-        const Interval& b = bounds[static_cast<size_t>(v)];
-        in_b.push_back(b.lo.is_valid() ? b : shape_only(v));
+        rows_in[i] = val[static_cast<size_t>(v)];
       }
-      std::span<const bool> cspan(is_const.get(), n.inputs.size());
-      std::vector<TypeInfo> out_types;
-      for (ValueId v : n.outputs) {
-        TypeInfo t;
-        if (v >= 0) {
-          t.dtype = DType::kF64;
-          t.shape = g.value(v).shape;
-        } else {
-          t.shape_known = false;
+      const RelaxUse* use = use_of[static_cast<size_t>(*it)];
+      Tensor out;
+      if (use) {
+        const Tensor& vin = rows_in[0];
+        const int64_t m = vin.numel() / s;
+        const bool per_row = use->lines.al.numel() == s * m && s > 1;
+        out = Tensor(DType::kF64, {s, m});
+        const double* pv = vin.data<double>();
+        const double* pc = use->c.data<double>();
+        double* po = out.data<double>();
+        const Interval& alpha = alphas[static_cast<size_t>(*it)];
+        ElementRelaxation dplus, dminus;
+        Interval ap, am;
+        if (alpha.lo.is_valid()) {
+          // d lines / d alpha by a difference quotient inside [0, 1].
+          const auto [amin, amax] = alpha_range(n);
+          const double h = 1e-4 * (amax - amin);
+          ap = {alpha.lo.clone(), alpha.hi.clone()};
+          am = {alpha.lo.clone(), alpha.hi.clone()};
+          for (Tensor* t : {&ap.lo, &ap.hi})
+            for (int64_t j = 0; j < t->numel(); ++j)
+              t->data<double>()[j] = std::min(amax, t->data<double>()[j] + h);
+          for (Tensor* t : {&am.lo, &am.hi})
+            for (int64_t j = 0; j < t->numel(); ++j)
+              t->data<double>()[j] = std::max(amin, t->data<double>()[j] - h);
+          NNCERT_ASSIGN_OR_RETURN(dplus, alpha_relaxation(n, ap));
+          NNCERT_ASSIGN_OR_RETURN(dminus, alpha_relaxation(n, am));
+          Interval& gr = grads[static_cast<size_t>(*it)];
+          gr = {Tensor(DType::kF64, {s, m}), Tensor(DType::kF64, {s, m})};
         }
-        out_types.push_back(t);
+        for (int64_t r = 0; r < s; ++r) {
+          const int64_t off = per_row ? r * m : 0;
+          for (int64_t j = 0; j < m; ++j) {
+            const int64_t k = r * m + j;
+            const bool use_lower = (pc[k] >= 0) == lower;
+            const double sl = (use_lower ? use->lines.al : use->lines.au).data<double>()[off + j];
+            const double ic = (use_lower ? use->lines.bl : use->lines.bu).data<double>()[off + j];
+            po[k] = pc[k] == 0 ? 0.0 : sl * pv[k] + ic;
+            if (!alpha.lo.is_valid() || pc[k] == 0)
+              continue;
+            const Tensor& sp = use_lower ? dplus.al : dplus.au;
+            const Tensor& bp = use_lower ? dplus.bl : dplus.bu;
+            const Tensor& sm = use_lower ? dminus.al : dminus.au;
+            const Tensor& bm = use_lower ? dminus.bl : dminus.bu;
+            const double da = (use_lower ? ap.lo : ap.hi).data<double>()[k] -
+                              (use_lower ? am.lo : am.hi).data<double>()[k];
+            if (da <= 0)
+              continue;
+            const double ds = (sp.data<double>()[k] - sm.data<double>()[k]) / da;
+            const double db = (bp.data<double>()[k] - bm.data<double>()[k]) / da;
+            double gk = pc[k] * (ds * pv[k] + db);
+            if (!std::isfinite(gk))
+              gk = 0;
+            Interval& gr = grads[static_cast<size_t>(*it)];
+            (use_lower ? gr.lo : gr.hi).data<double>()[k] = gk;
+          }
+        }
+      } else {
+        NNCERT_RETURN_IF_ERROR(forward_rows(n, rows_in, s, out));
       }
-      for (int side = 0; side < 2; ++side) {
-        const bool lower = side == 0;
-        std::vector<Tensor> a_in;
-        Status st = def->crown(
-            n, in_b, cspan, out_types, lower ? la[o] : ua[o], lower, a_in, lower ? lb : ub, ctx);
-        if (!st.is_ok())
-          return st.with_context("CROWN through node " + n.display());
-        for (size_t i = 0; i < n.inputs.size() && i < a_in.size(); ++i) {
-          if (n.inputs[i] < 0 || !a_in[i].is_valid())
-            continue;
-          Tensor& acc = (lower ? la : ua)[static_cast<size_t>(n.inputs[i])];
-          if (!acc.is_valid()) {
-            acc = a_in[i];
-          } else {
-            for (int64_t j = 0; j < acc.numel(); ++j)
-              acc.set(j, acc.get(j) + a_in[i].get(j));
+      val[static_cast<size_t>(n.outputs[0])] = out;
+    }
+    return Status::ok();
+  }
+
+  // Bound of each row of C * value(target) on one side, with alpha optimised by Adam (one alpha
+  // set per row, so rows are independent and the best bound of each row is kept).
+  Expected<Tensor> optimise(ValueId target, const Tensor& c, bool lower) {
+    Tape tape;
+    NNCERT_ASSIGN_OR_RETURN(Tensor best, backward(target, c, lower, nullptr, &tape));
+    const AlphaOptions& ao = copt.alpha_options;
+    if (tape.relax.empty() || ao.iterations <= 1)
+      return best;
+    const int64_t s = c.dim(0);
+    Alphas alphas(g.num_nodes()), m1(g.num_nodes()), m2(g.num_nodes()), grads(g.num_nodes());
+    for (const RelaxUse& u : tape.relax) {
+      const Node& n = g.node(u.node);
+      const Interval& x = bounds[static_cast<size_t>(n.inputs[0])];
+      ElementRelaxation r;
+      Interval def;
+      NNCERT_RETURN_IF_ERROR(find_op(n.op)->relax(relax_node(n), x, nullptr, r, &def));
+      const int64_t m = x.lo.numel();
+      if (!def.lo.is_valid())
+        def = {Tensor(DType::kF64, x.lo.shape()), Tensor(DType::kF64, x.lo.shape())};
+      if (!def.hi.is_valid())
+        def.hi = Tensor(DType::kF64, x.lo.shape());
+      Interval a{Tensor(DType::kF64, {s, m}), Tensor(DType::kF64, {s, m})};
+      for (int64_t row = 0; row < s; ++row) {
+        std::copy_n(def.lo.data<double>(), m, a.lo.data<double>() + row * m);
+        std::copy_n(def.hi.data<double>(), m, a.hi.data<double>() + row * m);
+      }
+      const auto k = static_cast<size_t>(u.node);
+      alphas[k] = a;
+      m1[k] = {Tensor(DType::kF64, {s, m}), Tensor(DType::kF64, {s, m})};
+      m2[k] = {Tensor(DType::kF64, {s, m}), Tensor(DType::kF64, {s, m})};
+    }
+    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    double lr = ao.lr;
+    double best_total = 0;
+    for (int64_t r = 0; r < s; ++r)
+      best_total += best.get(r);
+    int since_best = 0;
+    for (int step = 1; step < ao.iterations; ++step) {
+      // Gradient at the current alphas (the tape of the last evaluated bound).
+      for (auto& gr : grads)
+        gr = Interval{};
+      NNCERT_RETURN_IF_ERROR(adjoint(tape, lower, alphas, grads, s));
+      const double c1 = 1 - std::pow(b1, step), c2 = 1 - std::pow(b2, step);
+      for (size_t k = 0; k < alphas.size(); ++k) {
+        if (!alphas[k].lo.is_valid() || !grads[k].lo.is_valid())
+          continue;
+        const auto [amin, amax] = alpha_range(g.node(static_cast<NodeId>(k)));
+        for (int side = 0; side < 2; ++side) {
+          Tensor& a = side ? alphas[k].hi : alphas[k].lo;
+          const Tensor& gt = side ? grads[k].hi : grads[k].lo;
+          Tensor& mm = side ? m1[k].hi : m1[k].lo;
+          Tensor& vv = side ? m2[k].hi : m2[k].lo;
+          double* pa = a.data<double>();
+          const double* pg = gt.data<double>();
+          double* pm = mm.data<double>();
+          double* pv = vv.data<double>();
+          for (int64_t j = 0; j < a.numel(); ++j) {
+            // Ascent on lower bounds, descent on upper bounds.
+            const double gj = lower ? pg[j] : -pg[j];
+            pm[j] = b1 * pm[j] + (1 - b1) * gj;
+            pv[j] = b2 * pv[j] + (1 - b2) * gj * gj;
+            const double upd = lr * (pm[j] / c1) / (std::sqrt(pv[j] / c2) + eps);
+            pa[j] = std::clamp(pa[j] + upd, amin, amax);
           }
         }
       }
-      la[o] = Tensor();
-      ua[o] = Tensor();
-    }
-    // Concretise over the input boxes.
-    Interval r{lb, ub};
-    for (size_t i = 0; i < g.inputs().size(); ++i) {
-      const auto v = static_cast<size_t>(g.inputs()[i]);
-      if (!la[v].is_valid())
-        continue;
-      const Tensor xl = bounds[v].lo.to(DType::kF64);
-      const Tensor xh = bounds[v].hi.to(DType::kF64);
-      const double* pxl = xl.data<double>();
-      const double* pxh = xh.data<double>();
-      const double* pla = la[v].data<double>();
-      const double* pua = ua[v].data<double>();
-      const int64_t n = xl.numel();
-      for (int64_t row = 0; row < s; ++row) {
-        double lo = r.lo.get(row), hi = r.hi.get(row);
-        for (int64_t j = 0; j < n; ++j) {
-          const double al = pla[row * n + j], au = pua[row * n + j];
-          lo += al >= 0 ? al * pxl[j] : al * pxh[j];
-          hi += au >= 0 ? au * pxh[j] : au * pxl[j];
-        }
-        r.lo.set(row, lo);
-        r.hi.set(row, hi);
+      lr *= ao.lr_decay;
+      NNCERT_ASSIGN_OR_RETURN(Tensor cur, backward(target, c, lower, &alphas, &tape));
+      double total = 0;
+      for (int64_t r = 0; r < s; ++r) {
+        const double v = cur.get(r);
+        total += v;
+        if (lower ? v > best.get(r) : v < best.get(r))
+          best.set(r, v);
       }
+      if (lower ? total > best_total : total < best_total) {
+        best_total = total;
+        since_best = 0;
+      } else if (++since_best >= ao.early_stop_patience) {
+        break;
+      }
+    }
+    return best;
+  }
+
+  // Both sides of C * value(target).
+  Expected<Interval> bound_rows(ValueId target, const Tensor& c) {
+    Interval r;
+    if (copt.alpha) {
+      NNCERT_ASSIGN_OR_RETURN(r.lo, optimise(target, c, true));
+      NNCERT_ASSIGN_OR_RETURN(r.hi, optimise(target, c, false));
+    } else {
+      NNCERT_ASSIGN_OR_RETURN(r.lo, backward(target, c, true, nullptr, nullptr));
+      NNCERT_ASSIGN_OR_RETURN(r.hi, backward(target, c, false, nullptr, nullptr));
     }
     return r;
   }
 
+  // ---------------------------------------------------------------- intermediate bounds
+  // auto_LiRPA's compute_intermediate_bounds for value v.
   Status ensure_bounds(ValueId v) {
-    if (bounds[static_cast<size_t>(v)].lo.is_valid())
+    const auto vi = static_cast<size_t>(v);
+    if (bounds[vi].lo.is_valid())
       return Status::ok();
-    const int64_t n = shape_numel(g.value(v).shape);
-    Tensor eye(DType::kF64, {n, n});
-    for (int64_t i = 0; i < n; ++i)
-      eye.set(i * n + i, 1);
-    NNCERT_ASSIGN_OR_RETURN(Interval b, backward(v, eye));
-    bounds[static_cast<size_t>(v)] = {b.lo.reshaped(g.value(v).shape),
-                                      b.hi.reshaped(g.value(v).shape)};
+    const NodeId p = g.value(v).producer;
+    if (p == kNoNode)
+      return Status(ErrorCode::kInternal, "value '" + g.value(v).name + "' has no producer");
+    const Node& pn = g.node(p);
+    const Shape& shape = g.value(v).shape;
+    // Element-wise activations, Neg, Concat, ...: one IBP step from their inputs' bounds, when
+    // the chain of such ops reaches a value that has bounds.
+    {
+      std::vector<NodeId> chain;
+      NodeId cur = p;
+      bool ok = true;
+      while (true) {
+        const Node& cn = g.node(cur);
+        if (!ibp_intermediate(cn) || cn.inputs.empty() || cn.inputs[0] == kNoValue) {
+          ok = false;
+          break;
+        }
+        chain.push_back(cur);
+        const ValueId in = cn.inputs[0];
+        if (bounds[static_cast<size_t>(in)].lo.is_valid())
+          break;
+        cur = g.value(in).producer;
+        if (cur == kNoNode) {
+          ok = false;
+          break;
+        }
+      }
+      if (!ok && pn.op == "Reshape" && pn.inputs.size() > 1 &&
+          bounds[static_cast<size_t>(pn.inputs[0])].lo.is_valid() && g.is_constant(pn.inputs[1])) {
+        ok = true;
+        chain = {p};
+      }
+      if (ok) {
+        for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+          const ValueId ov = g.node(*it).outputs[0];
+          NNCERT_ASSIGN_OR_RETURN(Interval b, ibp_general(ov));
+          bounds[static_cast<size_t>(ov)] = b;
+        }
+        return Status::ok();
+      }
+    }
+    // The first Linear/Conv after the input: IBP is exact for a box.
+    if ((pn.op == "Gemm" || pn.op == "Conv") && !pn.inputs.empty() &&
+        std::find(g.inputs().begin(), g.inputs().end(), pn.inputs[0]) != g.inputs().end()) {
+      NNCERT_ASSIGN_OR_RETURN(Interval b, ibp_general(v));
+      bounds[vi] = b;
+      return Status::ok();
+    }
+    const int64_t n = shape_numel(shape);
+    std::vector<int64_t> rows;
+    Interval ref;
+    bool sparse = false;
+    if (copt.sparse_intermediate) {
+      const auto cons = g.consumers(v);
+      sparse = !cons.empty() && is_relu_like(g.node(cons[0]).op);
+    }
+    if (sparse) {
+      NNCERT_ASSIGN_OR_RETURN(ref, ibp_general(v));
+      for (int64_t j = 0; j < n; ++j)
+        if (ref.lo.get(j) < 0 && ref.hi.get(j) > 0)
+          rows.push_back(j);
+      if (rows.empty()) {
+        bounds[vi] = ref;
+        return Status::ok();
+      }
+      const bool linear = pn.op == "Gemm" || pn.op == "MatMul";
+      if (static_cast<double>(rows.size()) > 0.9 * static_cast<double>(n) ||
+          (linear && shape.size() > 2)) {
+        rows.clear();
+        sparse = false;
+      }
+    }
+    if (!sparse)
+      for (int64_t j = 0; j < n; ++j)
+        rows.push_back(j);
+    const auto s = static_cast<int64_t>(rows.size());
+    Tensor c(DType::kF64, {s, n});
+    for (int64_t r = 0; r < s; ++r)
+      c.data<double>()[r * n + rows[static_cast<size_t>(r)]] = 1;
+    NNCERT_ASSIGN_OR_RETURN(Interval b, bound_rows(v, c));
+    Interval res;
+    if (sparse) {
+      res = {ref.lo.clone().reshaped(shape), ref.hi.clone().reshaped(shape)};
+      for (int64_t r = 0; r < s; ++r) {
+        res.lo.set(rows[static_cast<size_t>(r)], b.lo.get(r));
+        res.hi.set(rows[static_cast<size_t>(r)], b.hi.get(r));
+      }
+    } else {
+      res = {b.lo.reshaped(shape), b.hi.reshaped(shape)};
+    }
+    if (copt.intersect_ibp) {
+      NNCERT_ASSIGN_OR_RETURN(Interval ib, ibp_general(v));
+      for (int64_t j = 0; j < n; ++j) {
+        res.lo.set(j, std::max(res.lo.get(j), ib.lo.get(j)));
+        res.hi.set(j, std::min(res.hi.get(j), ib.hi.get(j)));
+      }
+    }
+    bounds[vi] = res;
     return Status::ok();
   }
-};
 
-// Whether node n's relaxation reads its non-constant inputs' intervals (OpDef::crown_needs_bounds,
-// or per node through crown_needs_bounds_fn).
-bool needs_input_bounds(const Graph& g, const Node& n) {
-  const OpDef* def = find_op(n.op);
-  if (def->crown_needs_bounds_fn == nullptr)
-    return def->crown_needs_bounds;
-  std::unique_ptr<bool[]> is_const(new bool[n.inputs.size() + 1]);
-  for (size_t i = 0; i < n.inputs.size(); ++i)
-    is_const[i] = n.inputs[i] == kNoValue || g.is_constant(n.inputs[i]);
-  return def->crown_needs_bounds_fn(n, std::span<const bool>(is_const.get(), n.inputs.size()));
-}
+  // Does the CROWN rule of node n read the bounds of its inputs?
+  static bool needs_input_bounds(const Graph& g, const Node& n) {
+    const OpDef* def = find_op(n.op);
+    if (def->crown_needs_bounds_fn != nullptr) {
+      // The op decides per node (Mul, MatMul, Div, Max, Min: only in their nonlinear cases).
+      std::unique_ptr<bool[]> is_const(new bool[n.inputs.size() + 1]);
+      for (size_t i = 0; i < n.inputs.size(); ++i)
+        is_const[i] = n.inputs[i] == kNoValue || g.is_constant(n.inputs[i]);
+      return def->crown_needs_bounds_fn(n, std::span<const bool>(is_const.get(), n.inputs.size()));
+    }
+    if (!def->crown_needs_bounds)
+      return false;
+    if (def->relax)
+      return true;
+    int variables = 0;
+    for (ValueId v : n.inputs)
+      if (v != kNoValue && !g.is_constant(v))
+        ++variables;
+    static const char* const kMultilinear[] = {"Mul", "MatMul", "Gemm", "Conv", "ConvTranspose"};
+    for (const char* op : kMultilinear)
+      if (n.op == op)
+        return variables >= 2;
+    if (n.op == "Div")
+      return n.inputs.size() > 1 && !g.is_constant(n.inputs[1]);
+    return true;
+  }
+};
 
 }  // namespace
 
@@ -152,8 +778,10 @@ Expected<CrownResult> crown_bounds(const Graph& g,
                                    const BoundOptions& options,
                                    const CrownOptions& crown) {
   NNCERT_RETURN_IF_ERROR(options.validate());
-  if (crown.alpha)
-    return Status(ErrorCode::kUnsupported, "alpha-CROWN is not available yet");
+  if (crown.alpha && (crown.alpha_options.iterations < 0 || !(crown.alpha_options.lr > 0) ||
+                      !(crown.alpha_options.lr_decay > 0)))
+    return Status(ErrorCode::kInvalidArgument,
+                  "alpha-CROWN needs iterations >= 0, lr > 0 and lr_decay > 0");
   if (inputs.size() != g.inputs().size())
     return Status(ErrorCode::kInvalidArgument, "one input interval per graph input is needed");
   std::vector<NodeId> missing;
@@ -172,7 +800,9 @@ Expected<CrownResult> crown_bounds(const Graph& g,
     if (!g.value(v).shape_known || !shape_is_static(g.value(v).shape))
       return Status(ErrorCode::kInvalidArgument,
                     "CROWN needs static input shapes (specialise the batch first)");
-  Engine e{g, inputs, {}, std::vector<Interval>(g.num_values()), ExecContext{options.threads}};
+  Engine e(g, options, crown);
+  e.bounds.resize(g.num_values());
+  e.default_lines.resize(g.num_nodes());
   NNCERT_ASSIGN_OR_RETURN(e.order, g.topological_order());
   for (size_t v = 0; v < g.num_values(); ++v) {
     const Value& val = g.value(static_cast<ValueId>(v));
@@ -195,13 +825,14 @@ Expected<CrownResult> crown_bounds(const Graph& g,
                                                     inputs[i].hi.to(DType::kF64).reshaped(s)};
   }
   try {
-    // Intermediate bounds for every activation input, in topological order.
+    // Intermediate bounds for the inputs of every relaxation that reads them, in topological
+    // order.
     for (NodeId id : e.order) {
       const Node& n = g.node(id);
-      if (!needs_input_bounds(g, n))
+      if (!Engine::needs_input_bounds(g, n))
         continue;
       for (ValueId v : n.inputs)
-        if (v >= 0 && !g.is_constant(v))
+        if (v >= 0 && !g.is_constant(v) && is_float(g.value(v).dtype))
           NNCERT_RETURN_IF_ERROR(e.ensure_bounds(v));
     }
     const ValueId out = g.outputs()[0];
@@ -237,10 +868,38 @@ Expected<CrownResult> crown_bounds(const Graph& g,
       }
       result.bounds = {v, v};
     } else {
-      NNCERT_ASSIGN_OR_RETURN(result.bounds, e.backward(out, cm));
+      NNCERT_ASSIGN_OR_RETURN(result.bounds, e.bound_rows(out, cm));
+      if (crown.alpha) {
+        // Never looser than CROWN: alpha starts from CROWN's lines, but the intermediate bounds
+        // it optimised change the default lines too, so keep the better of the two per row.
+        CrownOptions plain = crown;
+        plain.alpha = false;
+        NNCERT_ASSIGN_OR_RETURN(CrownResult p, crown_bounds(g, inputs, c, options, plain));
+        for (int64_t r = 0; r < cm.dim(0); ++r) {
+          result.bounds.lo.set(r, std::max(result.bounds.lo.get(r), p.bounds.lo.get(r)));
+          result.bounds.hi.set(r, std::min(result.bounds.hi.get(r), p.bounds.hi.get(r)));
+        }
+      }
+      if (crown.intersect_ibp) {
+        NNCERT_ASSIGN_OR_RETURN(Interval ib, e.ibp_general(out));
+        for (int64_t r = 0; r < cm.dim(0); ++r) {
+          double lo = 0, hi = 0;
+          for (int64_t j = 0; j < n_out; ++j) {
+            const double cj = cm.get(r * n_out + j);
+            if (cj == 0)
+              continue;
+            lo += cj * (cj > 0 ? ib.lo.get(j) : ib.hi.get(j));
+            hi += cj * (cj > 0 ? ib.hi.get(j) : ib.lo.get(j));
+          }
+          result.bounds.lo.set(r, std::max(result.bounds.lo.get(r), lo));
+          result.bounds.hi.set(r, std::min(result.bounds.hi.get(r), hi));
+        }
+      }
     }
     result.intermediate = std::move(e.bounds);
     return result;
+  } catch (const StatusError& err) {
+    return err.status;
   } catch (const std::bad_alloc&) {
     return Status(ErrorCode::kOutOfMemory, "out of memory during CROWN");
   }

@@ -24,8 +24,8 @@ struct CrownResult {
 struct AlphaOptions {
   int iterations = 20;
   double lr = 0.1;
-  double lr_decay = 0.98;         // learning rate multiplied by this after every step
-  int early_stop_patience = 10;   // stop after this many steps without improving the objective
+  double lr_decay = 0.98;             // learning rate multiplied by this after every step
+  int early_stop_patience = 10;       // stop after this many steps without improving the objective
   bool optimize_intermediate = true;  // also optimise the intermediate bounds, layer by layer
 };
 

@@ -36,6 +36,56 @@ Interval exact(const Tensor& t) {
 
 }  // namespace
 
+Expected<std::vector<Interval>> ibp_node(const Graph& g,
+                                         const Node& n,
+                                         const std::vector<Interval>& val,
+                                         DType dtype,
+                                         const ExecContext& ctx) {
+  const OpDef* def = find_op(n.op);
+  if (def == nullptr || def->ibp == nullptr)
+    return Status(ErrorCode::kUnsupported, "no interval rule for node " + n.display());
+  std::vector<Interval> in;
+  std::vector<TypeInfo> types, out_types;
+  for (ValueId v : n.inputs) {
+    TypeInfo ti;
+    if (v == kNoValue) {
+      in.emplace_back();
+      ti.shape_known = false;
+    } else {
+      const Interval& iv = val[static_cast<size_t>(v)];
+      if (!iv.lo.is_valid())
+        return Status(ErrorCode::kInternal, "no interval for '" + g.value(v).name + "'");
+      in.push_back(iv);
+      ti.dtype = iv.lo.dtype();
+      ti.shape = iv.lo.shape();
+      // Shape rules may read values (Reshape's target): those inputs are exact.
+      if (iv.lo.raw() == iv.hi.raw())
+        ti.value = iv.lo;
+    }
+    types.push_back(std::move(ti));
+  }
+  Status st = def->infer(n, types, out_types);
+  if (!st.is_ok())
+    return st.with_context("node " + n.display());
+  out_types.resize(n.outputs.size());
+  std::vector<Interval> out;
+  st = def->ibp(n, in, out_types, out, ctx);
+  if (!st.is_ok())
+    return st.with_context("interval bounds of node " + n.display());
+  for (size_t k = 0; k < n.outputs.size() && k < out.size(); ++k) {
+    if (n.outputs[k] == kNoValue)
+      continue;
+    Interval& o = out[k];
+    if (is_float(o.lo.dtype()) && o.lo.dtype() != dtype) {
+      o.lo = o.lo.to(dtype);
+      o.hi = o.hi.to(dtype);
+    }
+    if (is_float(o.lo.dtype()))
+      widen_nan(o);
+  }
+  return out;
+}
+
 Expected<std::vector<Interval>> ibp_all(const Graph& g,
                                         const std::vector<Interval>& inputs,
                                         const BoundOptions& options) {
@@ -78,53 +128,13 @@ Expected<std::vector<Interval>> ibp_all(const Graph& g,
     val[static_cast<size_t>(g.inputs()[i])] = {in.lo.to(dt), in.hi.to(dt)};
   }
   ExecContext ctx{options.threads};
-  std::vector<Interval> in;
-  std::vector<TypeInfo> types, out_types;
   try {
     for (NodeId id : order) {
       const Node& n = g.node(id);
-      const OpDef* def = find_op(n.op);
-      in.clear();
-      types.clear();
-      for (ValueId v : n.inputs) {
-        TypeInfo ti;
-        if (v == kNoValue) {
-          in.emplace_back();
-          ti.shape_known = false;
-        } else {
-          const Interval& iv = val[static_cast<size_t>(v)];
-          if (!iv.lo.is_valid())
-            return Status(ErrorCode::kInternal, "no interval for '" + g.value(v).name + "'");
-          in.push_back(iv);
-          ti.dtype = iv.lo.dtype();
-          ti.shape = iv.lo.shape();
-          // Shape rules may read values (Reshape's target): those inputs are exact.
-          if (iv.lo.raw() == iv.hi.raw())
-            ti.value = iv.lo;
-        }
-        types.push_back(std::move(ti));
-      }
-      out_types.clear();
-      Status st = def->infer(n, types, out_types);
-      if (!st.is_ok())
-        return st.with_context("node " + n.display());
-      out_types.resize(n.outputs.size());
-      std::vector<Interval> out;
-      st = def->ibp(n, in, out_types, out, ctx);
-      if (!st.is_ok())
-        return st.with_context("interval bounds of node " + n.display());
-      for (size_t k = 0; k < n.outputs.size() && k < out.size(); ++k) {
-        if (n.outputs[k] == kNoValue)
-          continue;
-        Interval& o = out[k];
-        if (is_float(o.lo.dtype()) && o.lo.dtype() != options.dtype) {
-          o.lo = o.lo.to(options.dtype);
-          o.hi = o.hi.to(options.dtype);
-        }
-        if (is_float(o.lo.dtype()))
-          widen_nan(o);
-        val[static_cast<size_t>(n.outputs[k])] = std::move(o);
-      }
+      NNCERT_ASSIGN_OR_RETURN(auto out, ibp_node(g, n, val, options.dtype, ctx));
+      for (size_t k = 0; k < n.outputs.size() && k < out.size(); ++k)
+        if (n.outputs[k] != kNoValue)
+          val[static_cast<size_t>(n.outputs[k])] = std::move(out[k]);
     }
   } catch (const std::bad_alloc&) {
     return Status(ErrorCode::kOutOfMemory, "out of memory during interval propagation");

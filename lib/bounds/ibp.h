@@ -24,6 +24,14 @@ Expected<std::vector<Interval>> ibp_all(const Graph& g,
                                         const std::vector<Interval>& inputs,
                                         const BoundOptions& options = {});
 
+// One IBP step: the output intervals of node `n` from the intervals `val` of its inputs (indexed
+// by ValueId; every input must be present), float results in `dtype`, NaN endpoints widened.
+Expected<std::vector<Interval>> ibp_node(const Graph& g,
+                                         const Node& n,
+                                         const std::vector<Interval>& val,
+                                         DType dtype,
+                                         const ExecContext& ctx);
+
 // Intervals of the graph outputs.
 Expected<std::vector<Interval>> ibp_outputs(const Graph& g,
                                             const std::vector<Interval>& inputs,

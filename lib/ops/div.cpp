@@ -150,6 +150,7 @@ extern const OpDef kOpDiv{"Div",
                           &crown,
                           false,
                           nullptr,
+                          nullptr,
                           &second_input_variable};
 
 }  // namespace nncert::ops

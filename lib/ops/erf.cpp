@@ -4,6 +4,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 #include "ops/vjp_util.h"
 
 namespace nncert::ops {
@@ -35,9 +36,54 @@ Status vjp(const Node& /*node*/,
   });
 }
 
+double erf_f(double x) {
+  return std::erf(x);
+}
+// erf'(x) = 2 / sqrt(pi) * exp(-x^2)
+double derf(double x) {
+  return 1.1283791670955126 * std::exp(-x * x);
+}
+
+const SShapedTable& table() {
+  static const SShapedTable t(&erf_f, &derf);
+  return t;
+}
+
+// Erf is S-shaped like Tanh (increasing, convex for x <= 0, concave for x >= 0), and relaxed the
+// same way (no auto_LiRPA reference: the same tangent-point table construction on erf). On
+// [l, u], with the chord c through (l, f(l)), (u, f(u)) and tangents T_t (s_shaped_lines in
+// relaxation.cpp):
+//   u <= 0: T_t <= f <= c, t in [l, u] (default midpoint);  l >= 0: c <= f <= T_t (likewise);
+//   l < 0 < u: lower = c if its slope < f'(l), else T_t at the table point d_l(u) <= 0 (or the
+//   midpoint if d_l >= it); upper = c if its slope < f'(u), else T_t at d_u(-l) >= 0 (or the
+//   midpoint if d_u < it).
+Status relax(const Node& /*node*/,
+             const Interval& x,
+             const Interval* alpha,
+             ElementRelaxation& r,
+             Interval* alpha_default) {
+  relax_elementwise(x,
+                    alpha,
+                    r,
+                    alpha_default,
+                    [](double l, double u, const double* alo, const double* ahi, ElementLines& e) {
+                      s_shaped_lines(table(), l, u, alo, ahi, e);
+                    });
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpErf{
-    "Erf", 1, 1, &infer_same_float, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
+extern const OpDef kOpErf{"Erf",
+                          1,
+                          1,
+                          &infer_same_float,
+                          &forward,
+                          nullptr,
+                          &ibp_monotone<&forward>,
+                          &vjp,
+                          &crown_element<&relax>,
+                          /*crown_needs_bounds=*/true,
+                          &relax};
 
 }  // namespace nncert::ops

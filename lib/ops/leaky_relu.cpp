@@ -61,7 +61,8 @@ Status vjp(const Node& node,
 // u <= 0: y = alpha x; otherwise y <= chord through (l, alpha l), (u, u) with slope k, and
 // y >= a x for any a in [alpha, 1] (every such line lies below the function). Default: a = 1
 // if k > 1/2 else alpha (auto_LiRPA's adaptive choice; for alpha = 0 it is ReLU's u > -l);
-// the optimisable parameter t in [0, 1] maps to a = alpha + t (1 - alpha).
+// the optimisable parameter is the slope a itself, in [alpha, 1] (alpha_range), so that an
+// optimiser step means the same as in auto_LiRPA.
 Status relax(const Node& node,
              const Interval& x,
              const Interval* alpha_p,
@@ -95,21 +96,35 @@ Status relax(const Node& node,
       pau[j] = slope;
       pbu[j] = alpha * l - slope * l;
       if (tp) {
-        pal[j] = alpha + std::clamp(tp[j], 0.0, 1.0) * (1 - alpha);
+        pal[j] = std::clamp(tp[j], alpha, 1.0);
       } else {
         const bool up = slope > 0.5;
         pal[j] = up ? 1 : alpha;
         if (d)
-          d[j] = up ? 1 : 0;
+          d[j] = pal[j];
       }
     }
   }
   return Status::ok();
 }
 
+std::pair<double, double> alpha_range(const Node& node) {
+  return {std::clamp(node.attrs.get_float("alpha", 0.01), 0.0, 1.0), 1.0};
+}
+
 }  // namespace
 
-extern const OpDef kOpLeakyRelu{
-    "LeakyRelu", 1, 1, &infer_same_float, &forward, nullptr, &ibp, &vjp, &crown_element<&relax>, true, &relax};
+extern const OpDef kOpLeakyRelu{"LeakyRelu",
+                                1,
+                                1,
+                                &infer_same_float,
+                                &forward,
+                                nullptr,
+                                &ibp,
+                                &vjp,
+                                &crown_element<&relax>,
+                                true,
+                                &relax,
+                                &alpha_range};
 
 }  // namespace nncert::ops

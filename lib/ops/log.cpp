@@ -1,8 +1,10 @@
 // Log: elementwise y = log(x)  (-inf at 0, NaN below, as IEEE).
 #include <cmath>
+#include <limits>
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 #include "ops/vjp_util.h"
 
 namespace nncert::ops {
@@ -34,9 +36,65 @@ Status vjp(const Node& /*node*/,
   });
 }
 
+double log_f(double x) {
+  return std::log(x);
+}
+double dlog(double x) {
+  return 1 / x;
+}
+
+// log is concave on x > 0 (log 0 = -inf; no real value below 0). On [l, u]:
+//   l > 0:  lower: the chord  log x >= log l + k (x - l),  k = log1p((u - l) / l) / (u - l)
+//           (u = +inf: log x >= log l);  upper: the tangent  log x <= x / t + log t - 1  for any
+//           t in [l, u] (alpha_hi: t = l + a (u - l); default the midpoint).
+//   l <= 0 < u: log x -> -inf at 0, so the lower line is  log x >= -inf  (slope 0); the upper is a
+//           tangent at t in (0, u] (alpha_hi: t = a u; default u / 2; t = 0 gives log x <= log u).
+//   u <= 0: no finite value: both lines unbounded.
+Status relax(const Node& /*node*/,
+             const Interval& x,
+             const Interval* alpha,
+             ElementRelaxation& r,
+             Interval* alpha_default) {
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  relax_elementwise(x,
+                    alpha,
+                    r,
+                    alpha_default,
+                    [&](double l, double u, const double*, const double* ahi, ElementLines& e) {
+                      if (u <= 0) {
+                        e.lower = {0, -inf};
+                        e.upper = {0, inf};
+                        return;
+                      }
+                      e.f_hi = std::log(u);
+                      if (l <= 0) {
+                        e.f_lo = -inf;
+                        e.lower = {0, -inf};
+                        const double t = lerp_point(0, u, ahi ? *ahi : 0.5);
+                        e.upper = tangent_line(t, std::log(t), 1 / t);
+                        e.alpha_hi = 0.5;
+                        return;
+                      }
+                      e.f_lo = std::log(l);
+                      concave_lines(&log_f, &dlog, l, u, ahi, e.lower, e.upper, e.alpha_hi);
+                      if (std::isfinite(u) && u > l)
+                        e.lower = tangent_line(l, e.f_lo, std::log1p((u - l) / l) / (u - l));
+                    });
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpLog{
-    "Log", 1, 1, &infer_same_float, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
+extern const OpDef kOpLog{"Log",
+                          1,
+                          1,
+                          &infer_same_float,
+                          &forward,
+                          nullptr,
+                          &ibp_monotone<&forward>,
+                          &vjp,
+                          &crown_element<&relax>,
+                          /*crown_needs_bounds=*/true,
+                          &relax};
 
 }  // namespace nncert::ops

@@ -383,6 +383,7 @@ extern const OpDef kOpMatMul{"MatMul",
                              &mat_mul_crown,
                              false,
                              nullptr,
+                             nullptr,
                              &two_variable_inputs};
 
 }  // namespace nncert::ops

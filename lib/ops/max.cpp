@@ -56,6 +56,7 @@ extern const OpDef kOpMax{"Max",
                           &crown,
                           false,
                           nullptr,
+                          nullptr,
                           &several_inputs};
 
 }  // namespace nncert::ops

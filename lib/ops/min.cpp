@@ -56,6 +56,7 @@ extern const OpDef kOpMin{"Min",
                           &crown,
                           false,
                           nullptr,
+                          nullptr,
                           &several_inputs};
 
 }  // namespace nncert::ops

@@ -90,6 +90,7 @@ extern const OpDef kOpMul{"Mul",
                           &crown,
                           false,
                           nullptr,
+                          nullptr,
                           &two_variable_inputs};
 
 }  // namespace nncert::ops

@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -90,13 +91,16 @@ struct ElementRelaxation {
 // shape: the rule is element-wise). `alpha`, when not null, selects among the valid lines where
 // the op has a choice: alpha->lo[j] in [0, 1] parametrises the lower line of element j and
 // alpha->hi[j] the upper line (same shape as `in`); the relaxation must be sound for EVERY alpha
-// in [0, 1]. With `alpha` null the rule makes its default (CROWN) choice; then, when
-// `alpha_default` is not null, it also writes the alpha values that reproduce that choice.
+// in [0, 1] (or in the op's alpha_range). With `alpha` null the rule makes its default (CROWN)
+// choice; then, when `alpha_default` is not null, it also writes the alpha values that reproduce
+// that choice.
 using RelaxFn = Status (*)(const Node& node,
                            const Interval& in,
                            const Interval* alpha,
                            ElementRelaxation& out,
                            Interval* alpha_default);
+// The box of an op's alpha values when it is not [0, 1] (e.g. LeakyRelu's slope in [a, 1]).
+using AlphaRangeFn = std::pair<double, double> (*)(const Node& node);
 // Whether a CROWN rule reads its inputs' intervals for this node, given which inputs are constant
 // (ops whose relaxation is exact in one case and needs intervals in another: Mul, MatMul, Div,
 // Max, Min read them only when two factors / operands are not constant).
@@ -116,6 +120,7 @@ struct OpDef {
   CrownFn crown = nullptr;          // nullptr: no linear relaxation (CROWN refuses the node)
   bool crown_needs_bounds = false;  // the relaxation reads its inputs' intervals (activations)
   RelaxFn relax = nullptr;          // element-wise activations: per-element lines (see RelaxFn)
+  AlphaRangeFn alpha_range = nullptr;  // nullptr: alpha in [0, 1]
   // When set, decides per node instead of crown_needs_bounds whether the engine must bound the
   // node's non-constant inputs before running `crown`.
   CrownNeedsBoundsFn crown_needs_bounds_fn = nullptr;

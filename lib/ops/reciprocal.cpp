@@ -4,6 +4,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 #include "ops/vjp_util.h"
 
 namespace nncert::ops {
@@ -50,9 +51,67 @@ Status vjp(const Node& /*node*/,
   return vjp_unary(in, out, grad_out, grad_in, [&](auto, auto y) { return -y * y; });
 }
 
+double recip(double x) {
+  return 1 / x;
+}
+double drecip(double x) {
+  return -(1 / x) * (1 / x);
+}
+
+// 1/x is convex and decreasing on x > 0, concave and decreasing on x < 0, unbounded at 0.
+//   l > 0:  upper: the chord  1/x <= (l + u - x) / (l u) = 1/l + 1/u - x / (l u)  (u = +inf:
+//           1/x <= 1/l);  lower: the tangent  1/x >= (2 t - x) / t^2  for any t in [l, u]
+//           (alpha_lo: t = l + a (u - l); default the midpoint).
+//   u < 0:  the mirror image: lower = the same chord, upper = the tangent at t in [l, u]
+//           (alpha_hi; default the midpoint).
+//   l <= 0 <= u: unbounded on both sides.
+Status relax(const Node& /*node*/,
+             const Interval& x,
+             const Interval* alpha,
+             ElementRelaxation& r,
+             Interval* alpha_default) {
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  relax_elementwise(x,
+                    alpha,
+                    r,
+                    alpha_default,
+                    [&](double l, double u, const double* alo, const double* ahi, ElementLines& e) {
+                      if (!(l > 0 || u < 0)) {
+                        e.lower = {0, -inf};
+                        e.upper = {0, inf};
+                        return;
+                      }
+                      e.f_lo = 1 / u;
+                      e.f_hi = 1 / l;
+                      // The chord through (l, 1/l), (u, 1/u), without the cancellation of 1/u -
+                      // 1/l.
+                      const bool finite = std::isfinite(l) && std::isfinite(u);
+                      const Line chord{-(1 / l) * (1 / u), 1 / l + 1 / u};
+                      if (l > 0) {
+                        convex_lines(&recip, &drecip, l, u, alo, e.lower, e.upper, e.alpha_lo);
+                        if (finite)
+                          e.upper = chord;
+                      } else {
+                        concave_lines(&recip, &drecip, l, u, ahi, e.lower, e.upper, e.alpha_hi);
+                        if (finite)
+                          e.lower = chord;
+                      }
+                    });
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpReciprocal{
-    "Reciprocal", 1, 1, &infer_same_float, &forward, nullptr, &ibp, &vjp};
+extern const OpDef kOpReciprocal{"Reciprocal",
+                                 1,
+                                 1,
+                                 &infer_same_float,
+                                 &forward,
+                                 nullptr,
+                                 &ibp,
+                                 &vjp,
+                                 &crown_element<&relax>,
+                                 /*crown_needs_bounds=*/true,
+                                 &relax};
 
 }  // namespace nncert::ops

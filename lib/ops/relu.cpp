@@ -76,7 +76,16 @@ Status relax(const Node& /*node*/,
 
 }  // namespace
 
-extern const OpDef kOpRelu{
-    "Relu", 1, 1, &infer_same, &forward, nullptr, &ibp_monotone<&forward>, &vjp, &crown_element<&relax>, true, &relax};
+extern const OpDef kOpRelu{"Relu",
+                           1,
+                           1,
+                           &infer_same,
+                           &forward,
+                           nullptr,
+                           &ibp_monotone<&forward>,
+                           &vjp,
+                           &crown_element<&relax>,
+                           true,
+                           &relax};
 
 }  // namespace nncert::ops

@@ -3,6 +3,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 #include "ops/vjp_util.h"
 
 namespace nncert::ops {
@@ -40,9 +41,55 @@ Status vjp(const Node& /*node*/,
   });
 }
 
+// The relaxation uses sigma(x) = 1 / (1 + e^-x) and sigma' = sigma (1 - sigma), as auto_LiRPA
+// (torch.sigmoid, dsigmoid), so that its tangent-point table is the same.
+double sigmoid(double x) {
+  return 1 / (1 + std::exp(-x));
+}
+double dsigmoid(double x) {
+  const double s = sigmoid(x);
+  return s * (1 - s);
+}
+
+const SShapedTable& table() {
+  static const SShapedTable t(&sigmoid, &dsigmoid);
+  return t;
+}
+
+// Sigmoid is S-shaped (increasing, convex for x <= 0, concave for x >= 0). On [l, u], with the
+// chord c through (l, f(l)), (u, f(u)) and tangents T_t (auto_LiRPA's CROWN relaxation, see
+// s_shaped_lines in relaxation.cpp for the details and the alpha ranges):
+//   u <= 0: T_t <= f <= c, t in [l, u] (default midpoint);  l >= 0: c <= f <= T_t (likewise);
+//   l < 0 < u: lower = c if its slope < f'(l), else T_t at the table point d_l(u) <= 0 (or the
+//   midpoint if d_l >= it); upper = c if its slope < f'(u), else T_t at d_u(-l) >= 0 (or the
+//   midpoint if d_u < it).
+Status relax(const Node& /*node*/,
+             const Interval& x,
+             const Interval* alpha,
+             ElementRelaxation& r,
+             Interval* alpha_default) {
+  relax_elementwise(x,
+                    alpha,
+                    r,
+                    alpha_default,
+                    [](double l, double u, const double* alo, const double* ahi, ElementLines& e) {
+                      s_shaped_lines(table(), l, u, alo, ahi, e);
+                    });
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpSigmoid{
-    "Sigmoid", 1, 1, &infer_same_float, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
+extern const OpDef kOpSigmoid{"Sigmoid",
+                              1,
+                              1,
+                              &infer_same_float,
+                              &forward,
+                              nullptr,
+                              &ibp_monotone<&forward>,
+                              &vjp,
+                              &crown_element<&relax>,
+                              /*crown_needs_bounds=*/true,
+                              &relax};
 
 }  // namespace nncert::ops

@@ -3,6 +3,7 @@
 
 #include "ops/elementwise.h"
 #include "ops/interval.h"
+#include "ops/relaxation.h"
 #include "ops/vjp_util.h"
 
 namespace nncert::ops {
@@ -38,9 +39,50 @@ Status vjp(const Node& /*node*/,
   });
 }
 
+double softplus_f(double x) {
+  return (x > 0 ? x : 0) + std::log1p(std::exp(-std::abs(x)));
+}
+// softplus' = sigmoid
+double dsoftplus(double x) {
+  return 1 / (1 + std::exp(-x));
+}
+
+// softplus(x) = log(1 + e^x) is convex, with slopes in (0, 1). On [l, u]:
+//   upper: the chord through (l, f(l)), (u, f(u)) (u = +inf: f(x) <= f(l) + (x - l), the limiting
+//          slope 1; l = -inf: f(x) <= f(u));
+//   lower: the tangent  f(x) >= f(t) + sigmoid(t) (x - t)  for any t in [l, u]
+//          (alpha_lo: t = l + a (u - l); default the midpoint).
+// (auto_LiRPA has no Softplus relaxation to compare with.)
+Status relax(const Node& /*node*/,
+             const Interval& x,
+             const Interval* alpha,
+             ElementRelaxation& r,
+             Interval* alpha_default) {
+  relax_elementwise(x,
+                    alpha,
+                    r,
+                    alpha_default,
+                    [](double l, double u, const double* alo, const double*, ElementLines& e) {
+                      e.f_lo = softplus_f(l);
+                      e.f_hi = softplus_f(u);
+                      convex_lines(
+                          &softplus_f, &dsoftplus, l, u, alo, e.lower, e.upper, e.alpha_lo);
+                    });
+  return Status::ok();
+}
+
 }  // namespace
 
-extern const OpDef kOpSoftplus{
-    "Softplus", 1, 1, &infer_same_float, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
+extern const OpDef kOpSoftplus{"Softplus",
+                               1,
+                               1,
+                               &infer_same_float,
+                               &forward,
+                               nullptr,
+                               &ibp_monotone<&forward>,
+                               &vjp,
+                               &crown_element<&relax>,
+                               /*crown_needs_bounds=*/true,
+                               &relax};
 
 }  // namespace nncert::ops
