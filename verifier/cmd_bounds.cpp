@@ -1,6 +1,7 @@
-// verify-model bounds MODEL --box BOX.json --method ibp [--spec-matrix C.json] [--dtype ...]
-// [--threads N] [--output OUT.json]: sound lower/upper bounds of every output of the first model
-// output (or of every row of C * output) over an input box.
+// verify-model bounds MODEL --box BOX.json --method ibp|crown|alpha-crown|forward
+// [--spec-matrix C.json] [--dtype ...] [--threads N] [--output OUT.json] [bound options]: sound
+// lower/upper bounds of every output of the first model output (or of every row of C * output)
+// over an input set (a box, an Lp ball, optionally with linear constraints).
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -9,7 +10,9 @@
 #include <nlohmann/json.hpp>
 
 #include "bounds/crown.h"
+#include "bounds/forward.h"
 #include "bounds/ibp.h"
+#include "bounds/perturbation_json.h"
 #include "verifier/cli_common.h"
 #include "verifier/commands.h"
 #include "verifier/exit_codes.h"
@@ -27,6 +30,9 @@ struct BoundsCmdOptions {
   std::string dtype = "float64";
   int threads = 0;
   bool no_normalize = false;
+  std::string intermediate = "sparse";
+  bool intersect_ibp = false;
+  AlphaOptions alpha;
 } g_bounds;
 
 Expected<nlohmann::json> read_json_file(const std::string& path, const char* what) {
@@ -40,27 +46,7 @@ Expected<nlohmann::json> read_json_file(const std::string& path, const char* wha
   }
 }
 
-Expected<std::vector<double>> number_array(const nlohmann::json& j,
-                                           const std::string& key,
-                                           const std::string& path) {
-  if (!j.is_object() || !j.contains(key) || !j[key].is_array())
-    return Status(ErrorCode::kParseError,
-                  "box file '" + path + "' needs a \"" + key + "\" array of numbers");
-  std::vector<double> v;
-  for (const auto& x : j[key]) {
-    if (!x.is_number())
-      return Status(ErrorCode::kParseError,
-                    "box file '" + path + "': \"" + key + "\" holds a non-number");
-    v.push_back(x.get<double>());
-  }
-  return v;
-}
-
 int run_bounds() {
-  if (g_bounds.method == "alpha-crown")
-    return report_error({ErrorCode::kUnsupported,
-                         "method 'alpha-crown' is not available yet in this version; use "
-                         "--method ibp or crown"});
   ModelLoadOptions lo;
   lo.nnet_normalize = !g_bounds.no_normalize;
   auto loaded = load_model(g_bounds.model, lo);
@@ -73,34 +59,29 @@ int run_bounds() {
   auto box = read_json_file(g_bounds.box, "box file");
   if (!box)
     return report_error(box.status());
-  auto lower = number_array(*box, "lower", g_bounds.box);
-  if (!lower)
-    return report_error(lower.status());
-  auto upper = number_array(*box, "upper", g_bounds.box);
-  if (!upper)
-    return report_error(upper.status());
   const Value& in = g.value(g.inputs()[0]);
-  Shape shape = in.shape_known ? in.shape : Shape{static_cast<int64_t>(lower->size())};
+  auto set = perturbation_from_json(*box);
+  if (!set)
+    return report_error(set.status().with_context("box file '" + g_bounds.box + "'"));
+  Shape shape = in.shape_known ? in.shape : Shape{set->size()};
   for (auto& d : shape)
     if (d < 0)
       d = 1;  // bounds are per sample
-  if (static_cast<int64_t>(lower->size()) != shape_numel(shape) || lower->size() != upper->size())
+  if (set->size() != shape_numel(shape))
     return report_error({ErrorCode::kShapeMismatch,
-                         "box has " + std::to_string(lower->size()) + " lower and " +
-                             std::to_string(upper->size()) + " upper values; the input " +
-                             shape_to_string(shape) + " needs " +
+                         "the input set has " + std::to_string(set->size()) +
+                             " values; the input " + shape_to_string(shape) + " needs " +
                              std::to_string(shape_numel(shape))});
-  for (size_t i = 0; i < lower->size(); ++i)
-    if (!((*lower)[i] <= (*upper)[i]))
-      return report_error({ErrorCode::kInvalidArgument,
-                           "box lower > upper (or NaN) at element " + std::to_string(i)});
   if (Status st = specialize_inputs(g, {shape}); !st.is_ok())
     return report_error(st);
   BoundOptions bo;
   bo.dtype = g_bounds.dtype == "float32" ? DType::kF32 : DType::kF64;
   bo.threads = g_bounds.threads;
-  std::vector<Interval> inputs{
-      {Tensor::from_vector<double>(shape, *lower), Tensor::from_vector<double>(shape, *upper)}};
+  // IBP works on the set's enclosing box (tightened by its linear constraints, if any).
+  auto enclosing = enclosing_box(*set, shape, !set->constraints.empty());
+  if (!enclosing)
+    return report_error(enclosing.status());
+  std::vector<Interval> inputs{*enclosing};
   const auto t0 = std::chrono::steady_clock::now();
   Interval result;
   std::vector<std::vector<double>> c;
@@ -117,8 +98,23 @@ int run_bounds() {
     if (c.empty())
       return report_error({ErrorCode::kParseError, "spec matrix '" + g_bounds.spec + "' is empty"});
   }
-  if (g_bounds.method == "crown") {
-    auto r = crown_bounds(g, inputs, c, bo);
+  if (g_bounds.method == "crown" || g_bounds.method == "alpha-crown") {
+    CrownOptions co;
+    co.sparse_intermediate = g_bounds.intermediate == "sparse";
+    co.intersect_ibp = g_bounds.intersect_ibp;
+    co.alpha = g_bounds.method == "alpha-crown";
+    co.alpha_options = g_bounds.alpha;
+    auto r = crown_bounds(g, std::vector<Perturbation>{*set}, c, bo, co);
+    if (!r)
+      return report_error(r.status());
+    result = r->bounds;
+  } else if (g_bounds.method == "forward") {
+    if (set->kind != Perturbation::Kind::kBox || !set->constraints.empty())
+      std::fprintf(stderr,
+                   "warning: forward mode bounds the set's enclosing box (sound, looser)\n");
+    ForwardOptions fo;
+    fo.intersect_ibp = true;
+    auto r = forward_bounds(g, inputs, c, bo, fo);
     if (!r)
       return report_error(r.status());
     result = r->bounds;
@@ -138,6 +134,16 @@ int run_bounds() {
   j["lower"] = result.lo.to_double_vector();
   j["upper"] = result.hi.to_double_vector();
   j["method"] = g_bounds.method;
+  j["input_set"] = perturbation_kind_name(set->kind);
+  if (g_bounds.method == "crown" || g_bounds.method == "alpha-crown") {
+    j["intermediate"] = g_bounds.intermediate;
+    j["intersect_ibp"] = g_bounds.intersect_ibp;
+  }
+  if (g_bounds.method == "alpha-crown")
+    j["alpha"] = {{"iterations", g_bounds.alpha.iterations},
+                  {"lr", g_bounds.alpha.lr},
+                  {"lr_decay", g_bounds.alpha.lr_decay},
+                  {"early_stop_patience", g_bounds.alpha.early_stop_patience}};
   j["dtype"] = g_bounds.dtype;
   j["time_s"] = secs;
   const std::string text = j.dump(2);
@@ -155,16 +161,37 @@ int run_bounds() {
 
 void add_bounds_command(CLI::App& app, int (*&run)()) {
   CLI::App* sub = app.add_subcommand(
-      "bounds", "Sound lower/upper bounds of the model outputs over an input box.");
+      "bounds", "Sound lower/upper bounds of the model outputs over an input set.");
   sub->add_option("model", g_bounds.model, "model file (.onnx or .nnet)")->required();
   sub->add_option("--box",
                   g_bounds.box,
-                  "JSON {\"lower\": [...], \"upper\": [...]}, flat row-major over the first input")
+                  "JSON input set, flat row-major over the first input: {\"lower\": [...], "
+                  "\"upper\": [...]} (box) or {\"center\": [...], \"eps\": e, \"norm\": "
+                  "\"inf\"|\"2\"|\"1\", \"clip\": [lo, hi]}, either with optional "
+                  "\"constraints\": {\"G\": [[...]], \"h\": [...]} (G x <= h)")
       ->required();
   sub->add_option("--method",
                   g_bounds.method,
-                  "bound method: ibp or crown (alpha-crown is not available yet)")
-      ->check(CLI::IsMember({"ibp", "crown", "alpha-crown"}));
+                  "bound method: ibp, crown, alpha-crown or forward (forward-mode linear bounds)")
+      ->check(CLI::IsMember({"ibp", "crown", "alpha-crown", "forward"}));
+  sub->add_option("--intermediate",
+                  g_bounds.intermediate,
+                  "CROWN intermediate bounds: sparse (auto_LiRPA's default: unstable ReLU inputs "
+                  "only) or dense (every neuron by CROWN)")
+      ->check(CLI::IsMember({"sparse", "dense"}));
+  sub->add_flag("--intersect-ibp",
+                g_bounds.intersect_ibp,
+                "intersect every CROWN bound (intermediate and final) with the IBP one");
+  sub->add_option("--alpha-iterations", g_bounds.alpha.iterations, "alpha-CROWN Adam steps")
+      ->check(CLI::Range(0, 100000));
+  sub->add_option("--alpha-lr", g_bounds.alpha.lr, "alpha-CROWN learning rate")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--alpha-lr-decay", g_bounds.alpha.lr_decay, "learning rate factor per step")
+      ->check(CLI::Range(1e-6, 1.0));
+  sub->add_option("--alpha-patience",
+                  g_bounds.alpha.early_stop_patience,
+                  "stop after this many steps without improvement")
+      ->check(CLI::Range(1, 100000));
   sub->add_option("--spec-matrix",
                   g_bounds.spec,
                   "JSON matrix C (rows = specs, columns = outputs): bound C * output instead");

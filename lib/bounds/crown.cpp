@@ -4,6 +4,7 @@
 #include <cmath>
 #include <memory>
 #include <new>
+#include <vector>
 
 #include "ops/relaxation.h"
 
@@ -91,6 +92,8 @@ class Engine {
       : g(graph), opt(o), copt(c), ctx{o.threads} {}
 
   const Graph& g;
+  std::vector<Perturbation> perts;  // per graph input
+  std::vector<bool> plain_box;      // per graph input: a box without constraints
   BoundOptions opt;
   CrownOptions copt;
   ExecContext ctx;
@@ -277,7 +280,7 @@ class Engine {
         tape->visited.push_back(*it);
       acoef[o] = Tensor();
     }
-    // Concretise over the input boxes.
+    // Concretise over the input sets.
     Tensor result = bias;
     double* pr = result.data<double>();
     if (tape)
@@ -293,19 +296,37 @@ class Engine {
       Tensor xs;
       if (tape)
         xs = Tensor(DType::kF64, {s, n});
-      for (int64_t row = 0; row < s; ++row) {
-        double acc = 0;
-        for (int64_t j = 0; j < n; ++j) {
-          const double a = pa[row * n + j];
-          // lower: the minimising corner; upper: the maximising one.
-          const bool take_lo = (a >= 0) == lower;
-          const double x = take_lo ? pxl[j] : pxh[j];
-          if (a != 0)
-            acc += a * x;
-          if (tape)
-            xs.data<double>()[row * n + j] = x;
+      if (plain_box[i]) {
+        for (int64_t row = 0; row < s; ++row) {
+          double acc = 0;
+          for (int64_t j = 0; j < n; ++j) {
+            const double a = pa[row * n + j];
+            // lower: the minimising corner; upper: the maximising one.
+            const bool take_lo = (a >= 0) == lower;
+            const double x = take_lo ? pxl[j] : pxh[j];
+            if (a != 0)
+              acc += a * x;
+            if (tape)
+              xs.data<double>()[row * n + j] = x;
+          }
+          pr[row] += acc;
         }
-        pr[row] += acc;
+      } else {
+        std::vector<double> part(static_cast<size_t>(s));
+        ConcretizeOptions co;
+        co.threads = opt.threads;
+        NNCERT_RETURN_IF_ERROR(concretize(
+            perts[i], pa, s, n, lower, part.data(), tape ? xs.data<double>() : nullptr, co));
+        for (int64_t row = 0; row < s; ++row)
+          pr[row] += part[static_cast<size_t>(row)];
+        if (tape) {
+          // Rows without a known attaining point (constraints): the box centre, for the
+          // gradient only.
+          double* px = xs.data<double>();
+          for (int64_t k = 0; k < s * n; ++k)
+            if (std::isnan(px[k]))
+              px[k] = 0.5 * (pxl[k % n] + pxh[k % n]);
+        }
       }
       if (tape)
         tape->xstar[i] = xs;
@@ -683,8 +704,11 @@ class Engine {
       }
     }
     // The first Linear/Conv after the input: IBP is exact for a box.
-    if ((pn.op == "Gemm" || pn.op == "Conv") && !pn.inputs.empty() &&
-        std::find(g.inputs().begin(), g.inputs().end(), pn.inputs[0]) != g.inputs().end()) {
+    const auto first_input = pn.inputs.empty()
+                                 ? g.inputs().end()
+                                 : std::find(g.inputs().begin(), g.inputs().end(), pn.inputs[0]);
+    if ((pn.op == "Gemm" || pn.op == "Conv") && first_input != g.inputs().end() &&
+        plain_box[static_cast<size_t>(first_input - g.inputs().begin())]) {
       NNCERT_ASSIGN_OR_RETURN(Interval b, ibp_general(v));
       bounds[vi] = b;
       return Status::ok();
@@ -777,13 +801,39 @@ Expected<CrownResult> crown_bounds(const Graph& g,
                                    const std::vector<std::vector<double>>& c,
                                    const BoundOptions& options,
                                    const CrownOptions& crown) {
+  if (inputs.size() != g.inputs().size())
+    return Status(ErrorCode::kInvalidArgument, "one input interval per graph input is needed");
+  std::vector<Perturbation> sets;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].lo.is_valid() || !inputs[i].hi.is_valid())
+      return Status(ErrorCode::kInvalidArgument, "input box " + std::to_string(i) + " is empty");
+    const Shape& s = g.value(g.inputs()[i]).shape;
+    if (inputs[i].lo.numel() != shape_numel(s) || inputs[i].hi.numel() != shape_numel(s))
+      return Status(ErrorCode::kShapeMismatch,
+                    "input box " + std::to_string(i) + " does not match the input shape " +
+                        shape_to_string(s));
+    for (int64_t k = 0; k < inputs[i].lo.numel(); ++k)
+      if (!(inputs[i].lo.get(k) <= inputs[i].hi.get(k)))
+        return Status(ErrorCode::kInvalidArgument,
+                      "input box lower > upper at " + std::to_string(k));
+    sets.push_back(
+        Perturbation::box(inputs[i].lo.to_double_vector(), inputs[i].hi.to_double_vector()));
+  }
+  return crown_bounds(g, sets, c, options, crown);
+}
+
+Expected<CrownResult> crown_bounds(const Graph& g,
+                                   const std::vector<Perturbation>& inputs,
+                                   const std::vector<std::vector<double>>& c,
+                                   const BoundOptions& options,
+                                   const CrownOptions& crown) {
   NNCERT_RETURN_IF_ERROR(options.validate());
   if (crown.alpha && (crown.alpha_options.iterations < 0 || !(crown.alpha_options.lr > 0) ||
                       !(crown.alpha_options.lr_decay > 0)))
     return Status(ErrorCode::kInvalidArgument,
                   "alpha-CROWN needs iterations >= 0, lr > 0 and lr_decay > 0");
   if (inputs.size() != g.inputs().size())
-    return Status(ErrorCode::kInvalidArgument, "one input interval per graph input is needed");
+    return Status(ErrorCode::kInvalidArgument, "one input set per graph input is needed");
   std::vector<NodeId> missing;
   for (size_t i = 0; i < g.num_nodes(); ++i) {
     const OpDef* def = find_op(g.node(static_cast<NodeId>(i)).op);
@@ -801,6 +851,7 @@ Expected<CrownResult> crown_bounds(const Graph& g,
       return Status(ErrorCode::kInvalidArgument,
                     "CROWN needs static input shapes (specialise the batch first)");
   Engine e(g, options, crown);
+  e.perts = inputs;
   e.bounds.resize(g.num_values());
   e.default_lines.resize(g.num_nodes());
   NNCERT_ASSIGN_OR_RETURN(e.order, g.topological_order());
@@ -813,16 +864,14 @@ Expected<CrownResult> crown_bounds(const Graph& g,
   }
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Shape& s = g.value(g.inputs()[i]).shape;
-    if (inputs[i].lo.numel() != shape_numel(s) || inputs[i].hi.numel() != shape_numel(s))
-      return Status(ErrorCode::kShapeMismatch,
-                    "input box " + std::to_string(i) + " does not match the input shape " +
-                        shape_to_string(s));
-    for (int64_t k = 0; k < inputs[i].lo.numel(); ++k)
-      if (!(inputs[i].lo.get(k) <= inputs[i].hi.get(k)))
-        return Status(ErrorCode::kInvalidArgument,
-                      "input box lower > upper at " + std::to_string(k));
-    e.bounds[static_cast<size_t>(g.inputs()[i])] = {inputs[i].lo.to(DType::kF64).reshaped(s),
-                                                    inputs[i].hi.to(DType::kF64).reshaped(s)};
+    NNCERT_RETURN_IF_ERROR(inputs[i]
+                               .validate(shape_numel(s))
+                               .with_context("input set " + std::to_string(i) +
+                                             " for input shape " + shape_to_string(s)));
+    NNCERT_ASSIGN_OR_RETURN(Interval box, enclosing_box(inputs[i], s));
+    e.bounds[static_cast<size_t>(g.inputs()[i])] = box;
+    e.plain_box.push_back(inputs[i].kind == Perturbation::Kind::kBox &&
+                          inputs[i].constraints.empty());
   }
   try {
     // Intermediate bounds for the inputs of every relaxation that reads them, in topological

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bounds/ibp.h"
+#include "bounds/perturbation.h"
 
 namespace nncert {
 
@@ -43,6 +44,15 @@ struct CrownOptions {
 // output). Refuses (kUnsupported, naming every node) graphs with nodes that have no relaxation.
 Expected<CrownResult> crown_bounds(const Graph& g,
                                    const std::vector<Interval>& inputs,
+                                   const std::vector<std::vector<double>>& c = {},
+                                   const BoundOptions& options = {},
+                                   const CrownOptions& crown = {});
+
+// The same over general perturbation sets (one per graph input: boxes, Lp balls, linear
+// constraints; bounds/perturbation.h). Intermediate IBP steps use each set's enclosing box; the
+// final concretisation uses the set itself (dual norms, Lagrangian duality for constraints).
+Expected<CrownResult> crown_bounds(const Graph& g,
+                                   const std::vector<Perturbation>& inputs,
                                    const std::vector<std::vector<double>>& c = {},
                                    const BoundOptions& options = {},
                                    const CrownOptions& crown = {});

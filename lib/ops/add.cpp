@@ -1,6 +1,7 @@
 // Add: elementwise y = a + b, with numpy broadcasting.
 #include <type_traits>
 
+#include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
 #include "ops/relaxation.h"
@@ -50,6 +51,15 @@ Status vjp(const Node& /*node*/,
       });
 }
 
+// Forward mode: y = a + b is +I in each non-constant operand (constants only add).
+Status sign_split(const Node& /*node*/,
+                  std::span<const Tensor> in,
+                  std::span<const bool> is_const,
+                  size_t i,
+                  SignSplit& out) {
+  return split_identity(in, is_const, i, true, out);
+}
+
 }  // namespace
 
 extern const OpDef kOpAdd{"Add",
@@ -60,6 +70,9 @@ extern const OpDef kOpAdd{"Add",
                           nullptr,
                           &ibp_monotone<&forward>,
                           &vjp,
-                          &crown_affine<&forward, &vjp>};
+                          &crown_affine<&forward, &vjp>,
+                          /*crown_needs_bounds=*/false,
+                          /*relax=*/nullptr,
+                          &bound_forward_affine<&forward, &sign_split>};
 
 }  // namespace nncert::ops

@@ -2,6 +2,7 @@
 // or automatic padding, ceil_mode and count_include_pad. The compute is kernels::avg_pool.
 #include <algorithm>
 
+#include "ops/bound_forward.h"
 #include "ops/interval.h"
 #include "ops/op_util.h"
 #include "ops/relaxation.h"
@@ -110,6 +111,9 @@ extern const OpDef kOpAveragePool{"AveragePool",
                                   average_pool_flops,
                                   &ibp_monotone<&average_pool_forward>,
                                   &average_pool_vjp,
-                                  &crown_affine<&average_pool_forward, &average_pool_vjp>};
+                                  &crown_affine<&average_pool_forward, &average_pool_vjp>,
+                                  /*crown_needs_bounds=*/false,
+                                  /*relax=*/nullptr,
+                                  &bound_forward_affine<&average_pool_forward, &split_monotone>};
 
 }  // namespace nncert::ops

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/parallel.h"
+#include "ops/bound_forward.h"
 #include "ops/interval.h"
 #include "ops/op_util.h"
 #include "ops/relaxation.h"
@@ -209,6 +210,19 @@ Status batch_normalization_vjp(const Node& node,
   return Status::ok();
 }
 
+// Forward mode: the Jacobian is diag(scale[c] / sqrt(var[c] + epsilon)), of the sign of scale:
+// split scale by sign; B and the mean only add.
+Status sign_split(const Node& node,
+                  std::span<const Tensor> in,
+                  std::span<const bool> is_const,
+                  size_t i,
+                  SignSplit& out) {
+  if (i != 0)
+    return unsupported("BatchNormalization with parameters depending on the model input");
+  const size_t zero[] = {2, 3};
+  return split_weight(node, in, is_const, i, 1, 1.0, zero, out);
+}
+
 }  // namespace
 
 extern const OpDef kOpBatchNormalization{
@@ -220,6 +234,9 @@ extern const OpDef kOpBatchNormalization{
     batch_normalization_flops,
     &batch_normalization_ibp,
     &batch_normalization_vjp,
-    &crown_multilinear<&batch_normalization_forward, &batch_normalization_vjp>};
+    &crown_multilinear<&batch_normalization_forward, &batch_normalization_vjp>,
+    /*crown_needs_bounds=*/false,
+    /*relax=*/nullptr,
+    &bound_forward_affine<&batch_normalization_forward, &sign_split>};
 
 }  // namespace nncert::ops

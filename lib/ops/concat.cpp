@@ -1,6 +1,7 @@
 // Concat: join tensors along `axis`; all other extents must agree.
 #include <cstring>
 
+#include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
 #include "ops/relaxation.h"
@@ -112,6 +113,9 @@ extern const OpDef kOpConcat{"Concat",
                              nullptr,
                              &ibp_monotone<&forward>,
                              &vjp,
-                             &crown_affine<&forward, &vjp>};
+                             &crown_affine<&forward, &vjp>,
+                             /*crown_needs_bounds=*/false,
+                             /*relax=*/nullptr,
+                             &bound_forward_affine<&forward, &split_monotone>};
 
 }  // namespace nncert::ops

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <string>
 
+#include "ops/bound_forward.h"
 #include "ops/interval.h"
 #include "ops/op_util.h"
 #include "ops/relaxation.h"
@@ -206,6 +207,19 @@ Status conv_crown(const Node& node,
   return Status::ok();
 }
 
+// Forward mode: each Jacobian entry is one entry of the constant weight W: split W by sign;
+// the bias only adds.
+Status sign_split(const Node& node,
+                  std::span<const Tensor> in,
+                  std::span<const bool> is_const,
+                  size_t i,
+                  SignSplit& out) {
+  if (i != 0)
+    return unsupported("Conv with a weight depending on the model input is not affine");
+  const size_t zero[] = {2};
+  return split_weight(node, in, is_const, i, 1, 1.0, zero, out);
+}
+
 }  // namespace
 
 extern const OpDef kOpConv{"Conv",
@@ -216,6 +230,9 @@ extern const OpDef kOpConv{"Conv",
                            conv_flops,
                            &ibp_bilinear<&conv_forward>,
                            &conv_vjp,
-                           &conv_crown};
+                           &conv_crown,
+                           /*crown_needs_bounds=*/false,
+                           /*relax=*/nullptr,
+                           &bound_forward_affine<&conv_forward, &sign_split>};
 
 }  // namespace nncert::ops

@@ -4,6 +4,7 @@
 #include <string>
 #include <tuple>
 
+#include "ops/bound_forward.h"
 #include "ops/interval.h"
 #include "ops/op_util.h"
 #include "ops/relaxation.h"
@@ -166,6 +167,19 @@ Status conv_transpose_vjp(const Node& node,
   return conv_family_vjp(st.p, true, in, out, grad_out, grad_in);
 }
 
+// Forward mode: each Jacobian entry is one entry of the constant weight W: split W by sign;
+// the bias only adds.
+Status sign_split(const Node& node,
+                  std::span<const Tensor> in,
+                  std::span<const bool> is_const,
+                  size_t i,
+                  SignSplit& out) {
+  if (i != 0)
+    return unsupported("ConvTranspose with a weight depending on the model input is not affine");
+  const size_t zero[] = {2};
+  return split_weight(node, in, is_const, i, 1, 1.0, zero, out);
+}
+
 }  // namespace
 
 extern const OpDef kOpConvTranspose{
@@ -177,6 +191,9 @@ extern const OpDef kOpConvTranspose{
     conv_transpose_flops,
     &ibp_bilinear<&conv_transpose_forward>,
     &conv_transpose_vjp,
-    &crown_multilinear<&conv_transpose_forward, &conv_transpose_vjp>};
+    &crown_multilinear<&conv_transpose_forward, &conv_transpose_vjp>,
+    /*crown_needs_bounds=*/false,
+    /*relax=*/nullptr,
+    &bound_forward_affine<&conv_transpose_forward, &sign_split>};
 
 }  // namespace nncert::ops

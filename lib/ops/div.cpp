@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "ops/bivariate.h"
+#include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
 #include "ops/relaxation.h"
@@ -137,6 +138,33 @@ Status crown(const Node& node,
   return apply_bivariate(r, in_bounds, is_const, a, lower, a_in, bias);
 }
 
+// Forward mode: x / c for a constant c has Jacobian diag(1 / c) (broadcast), of the sign of c:
+// the positive part divides by c where c > 0 and by +inf (giving 0) elsewhere, the negative part
+// the reverse. A zero divisor has no finite Jacobian.
+Status sign_split(const Node& /*node*/,
+                  std::span<const Tensor> in,
+                  std::span<const bool> is_const,
+                  size_t i,
+                  SignSplit& out) {
+  if (i != 0 || !is_const[1])
+    return unsupported("Div by a divisor depending on the model input is not affine");
+  const Tensor c = in[1].to(DType::kF64);
+  Tensor cp(DType::kF64, c.shape()), cn(DType::kF64, c.shape());
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  for (int64_t j = 0; j < c.numel(); ++j) {
+    const double v = c.get(j);
+    if (v == 0 || std::isnan(v))
+      return unsupported("Div by a constant with zero or NaN entries");
+    cp.set(j, v > 0 ? v : kInf);
+    cn.set(j, v < 0 ? v : kInf);
+    out.has_pos = out.has_pos || v > 0;
+    out.has_neg = out.has_neg || v < 0;
+  }
+  out.pos = {in[0], cp};
+  out.neg = {in[0], cn};
+  return Status::ok();
+}
+
 }  // namespace
 
 extern const OpDef kOpDiv{"Div",
@@ -148,9 +176,10 @@ extern const OpDef kOpDiv{"Div",
                           &ibp,
                           &vjp,
                           &crown,
-                          false,
-                          nullptr,
-                          nullptr,
+                          /*crown_needs_bounds=*/false,
+                          /*relax=*/nullptr,
+                          &bound_forward_affine<&forward, &sign_split>,
+                          /*alpha_range=*/nullptr,
                           &second_input_variable};
 
 }  // namespace nncert::ops

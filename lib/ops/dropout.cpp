@@ -1,5 +1,6 @@
 // Dropout in inference mode: y = x. Training mode (a true training_mode input) and the mask
 // output are not supported: nncert analyses trained models.
+#include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
 #include "ops/relaxation.h"
@@ -47,6 +48,9 @@ extern const OpDef kOpDropout{"Dropout",
                               nullptr,
                               &ibp_monotone<&forward>,
                               &vjp,
-                              &crown_affine<&forward, &vjp>};
+                              &crown_affine<&forward, &vjp>,
+                              /*crown_needs_bounds=*/false,
+                              /*relax=*/nullptr,
+                              &bound_forward_affine<&forward, &split_monotone>};
 
 }  // namespace nncert::ops

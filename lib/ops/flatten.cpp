@@ -1,4 +1,5 @@
 // Flatten: reshape to 2-D [prod(dims[:axis]), prod(dims[axis:])] (shares storage).
+#include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
 #include "ops/relaxation.h"
@@ -68,6 +69,9 @@ extern const OpDef kOpFlatten{"Flatten",
                               nullptr,
                               &ibp_monotone<&forward>,
                               &vjp,
-                              &crown_affine<&forward, &vjp>};
+                              &crown_affine<&forward, &vjp>,
+                              /*crown_needs_bounds=*/false,
+                              /*relax=*/nullptr,
+                              &bound_forward_affine<&forward, &split_monotone>};
 
 }  // namespace nncert::ops

@@ -2,6 +2,7 @@
 // end). Output shape: x.shape[:axis] + indices.shape + x.shape[axis+1:].
 #include <cstring>
 
+#include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
 #include "ops/relaxation.h"
@@ -111,6 +112,9 @@ extern const OpDef kOpGather{"Gather",
                              nullptr,
                              &ibp_monotone<&forward>,
                              &vjp,
-                             &crown_affine<&forward, &vjp>};
+                             &crown_affine<&forward, &vjp>,
+                             /*crown_needs_bounds=*/false,
+                             /*relax=*/nullptr,
+                             &bound_forward_affine<&forward, &split_monotone>};
 
 }  // namespace nncert::ops

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <string>
 
+#include "ops/bound_forward.h"
 #include "ops/interval.h"
 #include "ops/op_util.h"
 #include "ops/relaxation.h"
@@ -265,6 +266,18 @@ Status gemm_crown(const Node& node,
   return Status::ok();
 }
 
+// Forward mode: the Jacobian in A has entries alpha * B[k, j], in B alpha * A[i, k]: split the
+// constant operand by sign (swapped for alpha < 0); C only adds.
+Status sign_split(const Node& node,
+                  std::span<const Tensor> in,
+                  std::span<const bool> is_const,
+                  size_t i,
+                  SignSplit& out) {
+  const size_t zero[] = {2};
+  return split_weight(
+      node, in, is_const, i, i == 0 ? 1 : 0, node.attrs.get_float("alpha", 1.0), zero, out);
+}
+
 }  // namespace
 
 extern const OpDef kOpGemm{"Gemm",
@@ -275,6 +288,9 @@ extern const OpDef kOpGemm{"Gemm",
                            gemm_flops,
                            &ibp_bilinear<&gemm_forward>,
                            &gemm_vjp,
-                           &gemm_crown};
+                           &gemm_crown,
+                           /*crown_needs_bounds=*/false,
+                           /*relax=*/nullptr,
+                           &bound_forward_affine<&gemm_forward, &sign_split>};
 
 }  // namespace nncert::ops

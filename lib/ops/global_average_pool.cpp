@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "core/parallel.h"
+#include "ops/bound_forward.h"
 #include "ops/interval.h"
 #include "ops/op_util.h"
 #include "ops/relaxation.h"
@@ -110,6 +111,9 @@ extern const OpDef kOpGlobalAveragePool{
     global_average_pool_flops,
     &ibp_monotone<&global_average_pool_forward>,
     &global_average_pool_vjp,
-    &crown_affine<&global_average_pool_forward, &global_average_pool_vjp>};
+    &crown_affine<&global_average_pool_forward, &global_average_pool_vjp>,
+    /*crown_needs_bounds=*/false,
+    /*relax=*/nullptr,
+    &bound_forward_affine<&global_average_pool_forward, &split_monotone>};
 
 }  // namespace nncert::ops

@@ -1,4 +1,5 @@
 // Identity: y = x (shares storage).
+#include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
 #include "ops/relaxation.h"
@@ -38,6 +39,9 @@ extern const OpDef kOpIdentity{"Identity",
                                nullptr,
                                &ibp_monotone<&forward>,
                                &vjp,
-                               &crown_affine<&forward, &vjp>};
+                               &crown_affine<&forward, &vjp>,
+                               /*crown_needs_bounds=*/false,
+                               /*relax=*/nullptr,
+                               &bound_forward_affine<&forward, &split_monotone>};
 
 }  // namespace nncert::ops

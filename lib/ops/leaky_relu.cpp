@@ -125,6 +125,7 @@ extern const OpDef kOpLeakyRelu{"LeakyRelu",
                                 &crown_element<&relax>,
                                 true,
                                 &relax,
+                                /*bound_forward=*/nullptr,
                                 &alpha_range};
 
 }  // namespace nncert::ops

@@ -7,6 +7,7 @@
 
 #include "core/parallel.h"
 #include "ops/bivariate.h"
+#include "ops/bound_forward.h"
 #include "ops/interval.h"
 #include "ops/op_util.h"
 #include "ops/relaxation.h"
@@ -370,6 +371,16 @@ Status mat_mul_crown(const Node& node,
   return Status::ok();
 }
 
+// Forward mode: with one operand constant, each Jacobian entry is one entry of it: split it
+// by sign.
+Status sign_split(const Node& node,
+                  std::span<const Tensor> in,
+                  std::span<const bool> is_const,
+                  size_t i,
+                  SignSplit& out) {
+  return split_weight(node, in, is_const, i, 1 - i, 1.0, {}, out);
+}
+
 }  // namespace
 
 extern const OpDef kOpMatMul{"MatMul",
@@ -381,9 +392,10 @@ extern const OpDef kOpMatMul{"MatMul",
                              &ibp_bilinear<&mat_mul_forward>,
                              &mat_mul_vjp,
                              &mat_mul_crown,
-                             false,
-                             nullptr,
-                             nullptr,
+                             /*crown_needs_bounds=*/false,
+                             /*relax=*/nullptr,
+                             &bound_forward_affine<&mat_mul_forward, &sign_split>,
+                             /*alpha_range=*/nullptr,
                              &two_variable_inputs};
 
 }  // namespace nncert::ops

@@ -54,9 +54,10 @@ extern const OpDef kOpMin{"Min",
                           &ibp_monotone<&forward>,
                           &vjp,
                           &crown,
-                          false,
-                          nullptr,
-                          nullptr,
+                          /*crown_needs_bounds=*/true,
+                          /*relax=*/nullptr,
+                          /*bound_forward=*/nullptr,
+                          /*alpha_range=*/nullptr,
                           &several_inputs};
 
 }  // namespace nncert::ops

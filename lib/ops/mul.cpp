@@ -2,6 +2,7 @@
 #include <type_traits>
 
 #include "ops/bivariate.h"
+#include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
 #include "ops/relaxation.h"
@@ -77,6 +78,15 @@ Status crown(const Node& node,
   return apply_bivariate(r, in_bounds, is_const, a, lower, a_in, bias);
 }
 
+// Forward mode: y = a * c for a constant c has Jacobian diag(c) (broadcast): split c by sign.
+Status sign_split(const Node& node,
+                  std::span<const Tensor> in,
+                  std::span<const bool> is_const,
+                  size_t i,
+                  SignSplit& out) {
+  return split_weight(node, in, is_const, i, 1 - i, 1.0, {}, out);
+}
+
 }  // namespace
 
 extern const OpDef kOpMul{"Mul",
@@ -88,9 +98,10 @@ extern const OpDef kOpMul{"Mul",
                           &ibp,
                           &vjp,
                           &crown,
-                          false,
-                          nullptr,
-                          nullptr,
+                          /*crown_needs_bounds=*/false,
+                          /*relax=*/nullptr,
+                          &bound_forward_affine<&forward, &sign_split>,
+                          /*alpha_range=*/nullptr,
                           &two_variable_inputs};
 
 }  // namespace nncert::ops

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
 #include "ops/relaxation.h"
@@ -57,9 +58,28 @@ Status vjp(const Node& /*node*/,
   });
 }
 
+// Forward mode: y = -x is -I.
+Status sign_split(const Node& /*node*/,
+                  std::span<const Tensor> in,
+                  std::span<const bool> is_const,
+                  size_t i,
+                  SignSplit& out) {
+  return split_identity(in, is_const, i, false, out);
+}
+
 }  // namespace
 
-extern const OpDef kOpNeg{
-    "Neg", 1, 1, &infer_same, &forward, nullptr, &ibp, &vjp, &crown_affine<&forward, &vjp>};
+extern const OpDef kOpNeg{"Neg",
+                          1,
+                          1,
+                          &infer_same,
+                          &forward,
+                          nullptr,
+                          &ibp,
+                          &vjp,
+                          &crown_affine<&forward, &vjp>,
+                          /*crown_needs_bounds=*/false,
+                          /*relax=*/nullptr,
+                          &bound_forward_affine<&forward, &sign_split>};
 
 }  // namespace nncert::ops

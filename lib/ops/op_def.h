@@ -99,6 +99,25 @@ using RelaxFn = Status (*)(const Node& node,
                            const Interval* alpha,
                            ElementRelaxation& out,
                            Interval* alpha_default);
+// Forward-mode linear bounds (bounds/forward.h): every value v is bounded by two linear functions
+// of the graph input x (all graph inputs flattened and concatenated, n values):
+//   lw^T x + lb <= v <= uw^T x + ub  element-wise over the input box,
+// with lw, uw shaped [n, numel(v)] (row k: the coefficients of x_k, one per element of v) and lb,
+// ub shaped like v, all float64. A constant has invalid lw / uw and lb = ub = its value (any
+// dtype); an absent optional input has every tensor invalid. lw and uw (lb and ub) may share
+// storage: the bounds are then one exact affine function (an engine may keep sharing them).
+struct LinearBounds {
+  Tensor lw, lb, uw, ub;
+};
+// Forward-mode rule of an op that is affine in its non-constant inputs: from the inputs' linear
+// bounds, writes one LinearBounds per float output (`out` arrives with one empty entry per
+// output) that holds for every input inside its bounds. An op with a sign-changing linear map
+// must take each input's lower or upper bound per coefficient sign (lib/ops/bound_forward.h).
+using BoundForwardFn = Status (*)(const Node& node,
+                                  std::span<const LinearBounds> in,
+                                  std::span<const TypeInfo> out_types,
+                                  std::vector<LinearBounds>& out,
+                                  const ExecContext& ctx);
 // The box of an op's alpha values when it is not [0, 1] (e.g. LeakyRelu's slope in [a, 1]).
 using AlphaRangeFn = std::pair<double, double> (*)(const Node& node);
 // Whether a CROWN rule reads its inputs' intervals for this node, given which inputs are constant
@@ -120,9 +139,12 @@ struct OpDef {
   CrownFn crown = nullptr;          // nullptr: no linear relaxation (CROWN refuses the node)
   bool crown_needs_bounds = false;  // the relaxation reads its inputs' intervals (activations)
   RelaxFn relax = nullptr;          // element-wise activations: per-element lines (see RelaxFn)
-  AlphaRangeFn alpha_range = nullptr;  // nullptr: alpha in [0, 1]
+  BoundForwardFn bound_forward = nullptr;  // affine ops: forward-mode linear bounds
+  AlphaRangeFn alpha_range = nullptr;      // nullptr: alpha in [0, 1]
   // When set, decides per node instead of crown_needs_bounds whether the engine must bound the
-  // node's non-constant inputs before running `crown`.
+  // node's non-constant inputs before running `crown` (crown_needs_bounds then says whether the
+  // op is nonlinear in general: Max / Min true, Mul / MatMul / Div false, being affine with a
+  // constant operand).
   CrownNeedsBoundsFn crown_needs_bounds_fn = nullptr;
 };
 

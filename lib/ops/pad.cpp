@@ -1,5 +1,6 @@
 // Pad: pads = [x1_begin, x2_begin, ..., x1_end, x2_end, ...] (opset >= 11 form, optional
 // constant_value and axes inputs); modes constant, reflect, edge. Negative pads crop.
+#include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
 #include "ops/relaxation.h"
@@ -190,6 +191,9 @@ extern const OpDef kOpPad{"Pad",
                           nullptr,
                           &ibp_monotone<&forward>,
                           &vjp,
-                          &crown_affine<&forward, &vjp>};
+                          &crown_affine<&forward, &vjp>,
+                          /*crown_needs_bounds=*/false,
+                          /*relax=*/nullptr,
+                          &bound_forward_affine<&forward, &split_monotone>};
 
 }  // namespace nncert::ops

@@ -1,5 +1,6 @@
 // ReduceMean: y = mean of x over `axes` (keepdims default 1); axes as an input (opset 18 form;
 // the ONNX frontend rewrites the attribute form of older opsets).
+#include "ops/bound_forward.h"
 #include "ops/interval.h"
 #include "ops/reduce.h"
 #include "ops/relaxation.h"
@@ -34,6 +35,9 @@ extern const OpDef kOpReduceMean{"ReduceMean",
                                  nullptr,
                                  &ibp_monotone<&forward>,
                                  &vjp,
-                                 &crown_affine<&forward, &vjp>};
+                                 &crown_affine<&forward, &vjp>,
+                                 /*crown_needs_bounds=*/false,
+                                 /*relax=*/nullptr,
+                                 &bound_forward_affine<&forward, &split_monotone>};
 
 }  // namespace nncert::ops

@@ -1,5 +1,6 @@
 // ReduceSum: y = sum of x over `axes` (keepdims default 1). Also holds the shared reduction
 // driver used by ReduceMean (ops/reduce.h).
+#include "ops/bound_forward.h"
 #include "ops/interval.h"
 #include "ops/reduce.h"
 #include "ops/relaxation.h"
@@ -162,6 +163,9 @@ extern const OpDef kOpReduceSum{"ReduceSum",
                                 nullptr,
                                 &ibp_monotone<&forward>,
                                 &vjp,
-                                &crown_affine<&forward, &vjp>};
+                                &crown_affine<&forward, &vjp>,
+                                /*crown_needs_bounds=*/false,
+                                /*relax=*/nullptr,
+                                &bound_forward_affine<&forward, &split_monotone>};
 
 }  // namespace nncert::ops

@@ -1,5 +1,6 @@
 // Reshape: same data, new shape. Target entries: -1 = inferred (at most one), 0 = copy the input
 // extent (unless allowzero = 1).
+#include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
 #include "ops/relaxation.h"
@@ -96,6 +97,9 @@ extern const OpDef kOpReshape{"Reshape",
                               nullptr,
                               &ibp_monotone<&forward>,
                               &vjp,
-                              &crown_affine<&forward, &vjp>};
+                              &crown_affine<&forward, &vjp>,
+                              /*crown_needs_bounds=*/false,
+                              /*relax=*/nullptr,
+                              &bound_forward_affine<&forward, &split_monotone>};
 
 }  // namespace nncert::ops

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
 #include "ops/relaxation.h"
@@ -194,6 +195,9 @@ extern const OpDef kOpSlice{"Slice",
                             nullptr,
                             &ibp_monotone<&forward>,
                             &vjp,
-                            &crown_affine<&forward, &vjp>};
+                            &crown_affine<&forward, &vjp>,
+                            /*crown_needs_bounds=*/false,
+                            /*relax=*/nullptr,
+                            &bound_forward_affine<&forward, &split_monotone>};
 
 }  // namespace nncert::ops

@@ -2,6 +2,7 @@
 // equal parts (the last one smaller, opset 18 `num_outputs`) when it is absent.
 #include <cstring>
 
+#include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
 
@@ -116,7 +117,17 @@ Status vjp(const Node& node,
 
 }  // namespace
 
-extern const OpDef kOpSplit{
-    "Split", 1, 2, &infer, &forward, nullptr, &ibp_monotone<&forward>, &vjp};
+extern const OpDef kOpSplit{"Split",
+                            1,
+                            2,
+                            &infer,
+                            &forward,
+                            nullptr,
+                            &ibp_monotone<&forward>,
+                            &vjp,
+                            /*crown=*/nullptr,
+                            /*crown_needs_bounds=*/false,
+                            /*relax=*/nullptr,
+                            &bound_forward_affine<&forward, &split_monotone>};
 
 }  // namespace nncert::ops

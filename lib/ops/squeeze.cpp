@@ -2,6 +2,7 @@
 // Opset >= 13 form (axes as input); the ONNX frontend rewrites the attribute form.
 #include <algorithm>
 
+#include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
 #include "ops/relaxation.h"
@@ -70,6 +71,9 @@ extern const OpDef kOpSqueeze{"Squeeze",
                               nullptr,
                               &ibp_monotone<&forward>,
                               &vjp,
-                              &crown_affine<&forward, &vjp>};
+                              &crown_affine<&forward, &vjp>,
+                              /*crown_needs_bounds=*/false,
+                              /*relax=*/nullptr,
+                              &bound_forward_affine<&forward, &split_monotone>};
 
 }  // namespace nncert::ops

@@ -1,6 +1,7 @@
 // Sub: elementwise y = a - b, with numpy broadcasting.
 #include <type_traits>
 
+#include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
 #include "ops/relaxation.h"
@@ -65,9 +66,28 @@ Status vjp(const Node& /*node*/,
       });
 }
 
+// Forward mode: y = a - b is +I in a and -I in b (constants only add).
+Status sign_split(const Node& /*node*/,
+                  std::span<const Tensor> in,
+                  std::span<const bool> is_const,
+                  size_t i,
+                  SignSplit& out) {
+  return split_identity(in, is_const, i, i == 0, out);
+}
+
 }  // namespace
 
-extern const OpDef kOpSub{
-    "Sub", 2, 2, &infer_broadcast, &forward, nullptr, &ibp, &vjp, &crown_affine<&forward, &vjp>};
+extern const OpDef kOpSub{"Sub",
+                          2,
+                          2,
+                          &infer_broadcast,
+                          &forward,
+                          nullptr,
+                          &ibp,
+                          &vjp,
+                          &crown_affine<&forward, &vjp>,
+                          /*crown_needs_bounds=*/false,
+                          /*relax=*/nullptr,
+                          &bound_forward_affine<&forward, &sign_split>};
 
 }  // namespace nncert::ops

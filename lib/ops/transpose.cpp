@@ -1,6 +1,7 @@
 // Transpose: y = x with axes permuted by `perm` (default: reversed).
 #include <algorithm>
 
+#include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
 #include "ops/relaxation.h"
@@ -121,6 +122,9 @@ extern const OpDef kOpTranspose{"Transpose",
                                 nullptr,
                                 &ibp_monotone<&forward>,
                                 &vjp,
-                                &crown_affine<&forward, &vjp>};
+                                &crown_affine<&forward, &vjp>,
+                                /*crown_needs_bounds=*/false,
+                                /*relax=*/nullptr,
+                                &bound_forward_affine<&forward, &split_monotone>};
 
 }  // namespace nncert::ops

@@ -1,6 +1,7 @@
 // Unsqueeze: insert extent-1 axes at the listed positions of the output (opset >= 13 form).
 #include <algorithm>
 
+#include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
 #include "ops/relaxation.h"
@@ -62,6 +63,9 @@ extern const OpDef kOpUnsqueeze{"Unsqueeze",
                                 nullptr,
                                 &ibp_monotone<&forward>,
                                 &vjp,
-                                &crown_affine<&forward, &vjp>};
+                                &crown_affine<&forward, &vjp>,
+                                /*crown_needs_bounds=*/false,
+                                /*relax=*/nullptr,
+                                &bound_forward_affine<&forward, &split_monotone>};
 
 }  // namespace nncert::ops

@@ -122,7 +122,31 @@ echo '[[1.0], [-1.0]]' >"$tmp/C.json"
 expect 0 "bounds with a spec matrix" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --spec-matrix "$tmp/C.json"
 expect 0 "bounds crown" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --method crown
 contains "$tmp/out" '"method": "crown"' "crown output names the method"
-expect 5 "alpha-crown not available yet" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --method alpha-crown
+echo '{"lower": [-1, -2], "upper": [2, 1]}' >"$tmp/toybox.json"
+expect 0 "bounds alpha-crown" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/toybox.json" --method alpha-crown --output "$tmp/a.json"
+contains "$tmp/a.json" '"method": "alpha-crown"' "alpha-crown output names the method"
+contains "$tmp/a.json" '"iterations": 20' "alpha-crown output records its settings"
+# the toy network's known alpha-CROWN upper bound is 2
+if python3 -c "import json,sys; b=json.load(open(sys.argv[1])); sys.exit(0 if abs(b['upper'][0]-2)<1e-6 and abs(b['lower'][0]+3)<1e-9 else 1)" "$tmp/a.json"; then
+  pass=$((pass + 1))
+else
+  echo "FAIL: toy alpha-crown is not [-3, 2]: $(cat "$tmp/a.json")"
+  fail=$((fail + 1))
+fi
+expect 0 "bounds crown with dense intermediate bounds and IBP intersection" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --method crown --intermediate dense --intersect-ibp
+expect 2 "unknown intermediate mode" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --method crown --intermediate some
+expect 0 "bounds forward" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --method forward
+echo '{"center": [0, 0], "eps": 1.5, "norm": "2"}' >"$tmp/l2.json"
+expect 0 "crown over an L2 ball" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/l2.json" --method crown
+contains "$tmp/out" '"input_set": "L2"' "the output names the input set"
+expect 0 "ibp over an L2 ball (its enclosing box)" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/l2.json"
+echo '{"lower": [-1, -2], "upper": [1, 2], "constraints": {"G": [[1, 1]], "h": [0.5]}}' >"$tmp/cons.json"
+expect 0 "crown with linear input constraints" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/cons.json" --method alpha-crown
+echo '{"center": [0, 0], "eps": 1, "norm": "7"}' >"$tmp/badnorm.json"
+expect 2 "unknown norm" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/badnorm.json"
+contains "$tmp/err" "norm" "the bad key is named"
+echo '{"center": [0, 0], "eps": -1}' >"$tmp/negeps.json"
+expect 2 "negative eps" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/negeps.json"
 zeros="$(printf '0,%.0s' $(seq 767))0"
 echo "{\"lower\": [$zeros], \"upper\": [$zeros]}" >"$tmp/box768.json"
 expect 0 "crown bounds a MaxPool model" -- "$bin" bounds "$fx/cnn_bn_pool/model.onnx" --box "$tmp/box768.json" --method crown
