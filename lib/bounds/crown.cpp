@@ -6,6 +6,7 @@
 #include <new>
 #include <vector>
 
+#include "bounds/rounding.h"
 #include "ops/relaxation.h"
 
 namespace nncert {
@@ -100,6 +101,29 @@ class Engine {
   std::vector<NodeId> order;
   std::vector<Interval> bounds;  // per value: constants exact, inputs = box, computed ones
   std::vector<ElementRelaxation> default_lines;  // per node, cached
+  // Rounding-safe mode: IBP intervals of every value (magnitudes), per-node output magnitudes.
+  double gamma = 0;
+  std::vector<Interval> mag_ibp;
+  std::vector<Tensor> node_mag;
+
+  // max(|lo|, |hi|) of value v's IBP interval, element-wise.
+  Tensor value_magnitude(ValueId v) const {
+    const Interval& b = mag_ibp[static_cast<size_t>(v)];
+    Tensor m(DType::kF64, b.lo.shape());
+    for (int64_t i = 0; i < m.numel(); ++i)
+      m.data<double>()[i] = std::max(std::abs(b.lo.get(i)), std::abs(b.hi.get(i)));
+    return m;
+  }
+  const Tensor& node_magnitude(NodeId id) {
+    Tensor& m = node_mag[static_cast<size_t>(id)];
+    if (!m.is_valid()) {
+      auto r = output_magnitude(g, g.node(id), mag_ibp, ctx);
+      if (!r)
+        throw StatusError{r.status()};
+      m = *r;
+    }
+    return m;
+  }
 
   Interval shape_only(ValueId v) const {
     Tensor z(DType::kF64, g.value(v).shape);
@@ -127,6 +151,11 @@ class Engine {
       if (!view[i].lo.is_valid() && tmp[i].lo.is_valid())
         view[i] = tmp[i];
     NNCERT_ASSIGN_OR_RETURN(auto out, ibp_node(g, n, view, DType::kF64, ctx));
+    if (opt.safe_rounding) {
+      NNCERT_ASSIGN_OR_RETURN(Tensor m, output_magnitude(g, n, view, ctx));
+      for (size_t k = 0; k < out.size(); ++k)
+        widen_interval(out[k], k == 0 ? m : Tensor(), gamma);
+    }
     for (size_t k = 0; k < n.outputs.size() && k < out.size(); ++k)
       if (n.outputs[k] != kNoValue)
         tmp[static_cast<size_t>(n.outputs[k])] = out[k];
@@ -177,6 +206,8 @@ class Engine {
       Status st = find_op(n.op)->relax(relax_node(n), x, nullptr, r, nullptr);
       if (!st.is_ok())
         throw StatusError{st.with_context("relaxation of node " + n.display())};
+      if (opt.safe_rounding)
+        widen_lines(r, x);
     }
     return r;
   }
@@ -192,12 +223,21 @@ class Engine {
     }
     ElementRelaxation lines;
     NNCERT_RETURN_IF_ERROR(find_op(n.op)->relax(relax_node(n), xb, &alpha, lines, nullptr));
+    if (opt.safe_rounding)
+      widen_lines(lines, x);
     return lines;
   }
 
   // c [S, n] through lines ([n] shared or [S, n] per row): lower bound: c >= 0 takes the
   // lower line, c < 0 the upper; an upper bound the reverse. Zero coefficients add nothing.
-  static Tensor apply_lines(const ElementRelaxation& r, const Tensor& c, bool lower, Tensor& bias) {
+  // With `mag` (the input's magnitudes) and `err`, also adds sum_j |c_j| (|slope_j| m_j + |b_j|),
+  // the magnitude sum of each row's relaxed terms, to err (rounding-safe mode).
+  static Tensor apply_lines(const ElementRelaxation& r,
+                            const Tensor& c,
+                            bool lower,
+                            Tensor& bias,
+                            const Tensor* mag = nullptr,
+                            double* err = nullptr) {
     const int64_t s = c.dim(0), n = c.numel() / std::max<int64_t>(1, s);
     const bool per_row = r.al.numel() == s * n && s > 1;
     Tensor out(DType::kF64, c.shape());
@@ -220,6 +260,9 @@ class Engine {
         const bool use_lower = (cj >= 0) == lower;
         orow[j] = cj * (use_lower ? sl[j] : su[j]);
         acc += cj * (use_lower ? il[j] : iu[j]);
+        if (err)
+          err[row] += std::abs(cj) * (std::abs(use_lower ? sl[j] : su[j]) * mag->get(j) +
+                                      std::abs(use_lower ? il[j] : iu[j]));
       }
       pb[row] += acc;
     }
@@ -233,6 +276,7 @@ class Engine {
     std::vector<Tensor> acoef(g.num_values());
     acoef[static_cast<size_t>(target)] = c;
     Tensor bias(DType::kF64, {s});
+    std::vector<double> err(opt.safe_rounding ? static_cast<size_t>(s) : 0, 0.0);
     if (tape)
       *tape = Tape{};
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
@@ -256,11 +300,25 @@ class Engine {
         } else {
           lines = default_relaxation(n, *it);
         }
-        a_in[0] = apply_lines(lines, acoef[o], lower, bias);
+        if (opt.safe_rounding) {
+          const Tensor m = value_magnitude(n.inputs[0]);
+          a_in[0] = apply_lines(lines, acoef[o], lower, bias, &m, err.data());
+        } else {
+          a_in[0] = apply_lines(lines, acoef[o], lower, bias);
+        }
         if (tape)
           tape->relax.push_back({*it, acoef[o], lines});
       } else {
         NNCERT_RETURN_IF_ERROR(crown_rule(n, def, acoef[o], lower, a_in, bias));
+        if (opt.safe_rounding) {
+          const Tensor& m = node_magnitude(*it);
+          const double* pm = m.data<double>();
+          const double* pa = acoef[o].data<double>();
+          const int64_t k = m.numel();
+          for (int64_t r = 0; r < s; ++r)
+            for (int64_t j = 0; j < k; ++j)
+              err[static_cast<size_t>(r)] += std::abs(pa[r * k + j]) * pm[j];
+        }
       }
       for (size_t i = 0; i < n.inputs.size() && i < a_in.size(); ++i) {
         if (n.inputs[i] < 0 || !a_in[i].is_valid())
@@ -330,7 +388,17 @@ class Engine {
       }
       if (tape)
         tape->xstar[i] = xs;
+      if (opt.safe_rounding)
+        for (int64_t row = 0; row < s; ++row)
+          for (int64_t j = 0; j < n; ++j)
+            err[static_cast<size_t>(row)] +=
+                std::abs(pa[row * n + j]) * std::max(std::abs(pxl[j]), std::abs(pxh[j]));
     }
+    if (opt.safe_rounding)
+      for (int64_t row = 0; row < s; ++row) {
+        const double e = gamma * (err[static_cast<size_t>(row)] + std::abs(pr[row]));
+        pr[row] += lower ? -e : e;
+      }
     return result;
   }
 
@@ -845,6 +913,7 @@ Expected<CrownResult> crown_bounds(const Graph& g,
                     "CROWN needs static input shapes (specialise the batch first)");
   Engine e(g, options, crown);
   e.perts = inputs;
+  e.node_mag.resize(g.num_nodes());
   e.bounds.resize(g.num_values());
   e.default_lines.resize(g.num_nodes());
   NNCERT_ASSIGN_OR_RETURN(e.order, g.topological_order());
@@ -865,6 +934,15 @@ Expected<CrownResult> crown_bounds(const Graph& g,
     e.bounds[static_cast<size_t>(g.inputs()[i])] = box;
     e.plain_box.push_back(inputs[i].kind == Perturbation::Kind::kBox &&
                           inputs[i].constraints.empty());
+  }
+  if (options.safe_rounding) {
+    e.gamma = rounding_gamma(g);
+    std::vector<Interval> boxes;
+    for (ValueId v : g.inputs())
+      boxes.push_back(e.bounds[static_cast<size_t>(v)]);
+    BoundOptions io = options;
+    io.dtype = DType::kF64;
+    NNCERT_ASSIGN_OR_RETURN(e.mag_ibp, ibp_all(g, boxes, io));
   }
   try {
     // Intermediate bounds for the inputs of every relaxation that reads them, in topological
