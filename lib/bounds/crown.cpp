@@ -105,6 +105,8 @@ class Engine {
   double gamma = 0;
   std::vector<Interval> mag_ibp;
   std::vector<Tensor> node_mag;
+  // alpha-CROWN: per node, whether its lower / upper line depends on alpha.
+  std::vector<uint8_t> free_lo, free_hi;
 
   // max(|lo|, |hi|) of value v's IBP interval, element-wise.
   Tensor value_magnitude(ValueId v) const {
@@ -578,18 +580,30 @@ class Engine {
           // d lines / d alpha by a difference quotient inside [0, 1].
           const auto [amin, amax] = alpha_range(n);
           const double h = 1e-4 * (amax - amin);
-          ap = {alpha.lo.clone(), alpha.hi.clone()};
-          am = {alpha.lo.clone(), alpha.hi.clone()};
-          for (Tensor* t : {&ap.lo, &ap.hi})
-            for (int64_t j = 0; j < t->numel(); ++j)
-              t->data<double>()[j] = std::min(amax, t->data<double>()[j] + h);
-          for (Tensor* t : {&am.lo, &am.hi})
-            for (int64_t j = 0; j < t->numel(); ++j)
-              t->data<double>()[j] = std::max(amin, t->data<double>()[j] - h);
+          const auto k = static_cast<size_t>(*it);
+          ap = alpha;
+          am = alpha;
+          auto shifted = [&](const Tensor& t, double d) {
+            Tensor o(DType::kF64, t.shape());
+            const double* pt = t.data<double>();
+            double* po2 = o.data<double>();
+            for (int64_t j = 0; j < t.numel(); ++j)
+              po2[j] = std::clamp(pt[j] + d, amin, amax);
+            return o;
+          };
+          if (free_lo[k]) {
+            ap.lo = shifted(alpha.lo, h);
+            am.lo = shifted(alpha.lo, -h);
+          }
+          if (free_hi[k]) {
+            ap.hi = shifted(alpha.hi, h);
+            am.hi = shifted(alpha.hi, -h);
+          }
           NNCERT_ASSIGN_OR_RETURN(dplus, alpha_relaxation(n, ap));
           NNCERT_ASSIGN_OR_RETURN(dminus, alpha_relaxation(n, am));
-          Interval& gr = grads[static_cast<size_t>(*it)];
-          gr = {Tensor(DType::kF64, {s, m}), Tensor(DType::kF64, {s, m})};
+          Interval& gr = grads[k];
+          gr = {free_lo[k] ? Tensor(DType::kF64, {s, m}) : Tensor(),
+                free_hi[k] ? Tensor(DType::kF64, {s, m}) : Tensor()};
         }
         for (int64_t r = 0; r < s; ++r) {
           const int64_t off = per_row ? r * m : 0;
@@ -599,7 +613,8 @@ class Engine {
             const double sl = (use_lower ? use->lines.al : use->lines.au).data<double>()[off + j];
             const double ic = (use_lower ? use->lines.bl : use->lines.bu).data<double>()[off + j];
             po[k] = pc[k] == 0 ? 0.0 : sl * pv[k] + ic;
-            if (!alpha.lo.is_valid() || pc[k] == 0)
+            if (!alpha.lo.is_valid() || pc[k] == 0 ||
+                !(use_lower ? free_lo : free_hi)[static_cast<size_t>(*it)])
               continue;
             const Tensor& sp = use_lower ? dplus.al : dplus.au;
             const Tensor& bp = use_lower ? dplus.bl : dplus.bu;
@@ -636,6 +651,8 @@ class Engine {
       return best;
     const int64_t s = c.dim(0);
     Alphas alphas(g.num_nodes()), m1(g.num_nodes()), m2(g.num_nodes()), grads(g.num_nodes());
+    free_lo.assign(g.num_nodes(), 0);
+    free_hi.assign(g.num_nodes(), 0);
     for (const RelaxUse& u : tape.relax) {
       const Node& n = g.node(u.node);
       const Interval& x = bounds[static_cast<size_t>(n.inputs[0])];
@@ -653,9 +670,37 @@ class Engine {
         std::copy_n(def.hi.data<double>(), m, a.hi.data<double>() + row * m);
       }
       const auto k = static_cast<size_t>(u.node);
+      // Which lines depend on alpha at all (e.g. ReLU's upper chord does not): only those sides
+      // are optimised.
+      const auto [amin, amax] = alpha_range(n);
+      Interval lo_a{Tensor(DType::kF64, x.lo.shape()), Tensor(DType::kF64, x.lo.shape())};
+      Interval hi_a{Tensor(DType::kF64, x.lo.shape()), Tensor(DType::kF64, x.lo.shape())};
+      for (int64_t j = 0; j < m; ++j) {
+        lo_a.lo.data<double>()[j] = lo_a.hi.data<double>()[j] = amin;
+        hi_a.lo.data<double>()[j] = hi_a.hi.data<double>()[j] = amax;
+      }
+      ElementRelaxation r0, r1;
+      NNCERT_RETURN_IF_ERROR(find_op(n.op)->relax(relax_node(n), x, &lo_a, r0, nullptr));
+      NNCERT_RETURN_IF_ERROR(find_op(n.op)->relax(relax_node(n), x, &hi_a, r1, nullptr));
+      auto differs = [m](const Tensor& p, const Tensor& q) {
+        for (int64_t j = 0; j < m; ++j)
+          if (p.data<double>()[j] != q.data<double>()[j])
+            return true;
+        return false;
+      };
+      free_lo[k] = differs(r0.al, r1.al) || differs(r0.bl, r1.bl);
+      free_hi[k] = differs(r0.au, r1.au) || differs(r0.bu, r1.bu);
+      if (!free_lo[k] && !free_hi[k])
+        continue;
+      if (!free_hi[k])
+        a.hi = a.lo;  // ignored by the relaxation
+      if (!free_lo[k])
+        a.lo = a.hi;
       alphas[k] = a;
-      m1[k] = {Tensor(DType::kF64, {s, m}), Tensor(DType::kF64, {s, m})};
-      m2[k] = {Tensor(DType::kF64, {s, m}), Tensor(DType::kF64, {s, m})};
+      m1[k] = {free_lo[k] ? Tensor(DType::kF64, {s, m}) : Tensor(),
+               free_hi[k] ? Tensor(DType::kF64, {s, m}) : Tensor()};
+      m2[k] = {free_lo[k] ? Tensor(DType::kF64, {s, m}) : Tensor(),
+               free_hi[k] ? Tensor(DType::kF64, {s, m}) : Tensor()};
     }
     const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
     double lr = ao.lr;
@@ -670,12 +715,14 @@ class Engine {
       NNCERT_RETURN_IF_ERROR(adjoint(tape, lower, alphas, grads, s));
       const double c1 = 1 - std::pow(b1, step), c2 = 1 - std::pow(b2, step);
       for (size_t k = 0; k < alphas.size(); ++k) {
-        if (!alphas[k].lo.is_valid() || !grads[k].lo.is_valid())
+        if (!alphas[k].lo.is_valid())
           continue;
         const auto [amin, amax] = alpha_range(g.node(static_cast<NodeId>(k)));
         for (int side = 0; side < 2; ++side) {
           Tensor& a = side ? alphas[k].hi : alphas[k].lo;
           const Tensor& gt = side ? grads[k].hi : grads[k].lo;
+          if (!gt.is_valid())
+            continue;
           Tensor& mm = side ? m1[k].hi : m1[k].lo;
           Tensor& vv = side ? m2[k].hi : m2[k].lo;
           double* pa = a.data<double>();
@@ -685,6 +732,8 @@ class Engine {
           for (int64_t j = 0; j < a.numel(); ++j) {
             // Ascent on lower bounds, descent on upper bounds.
             const double gj = lower ? pg[j] : -pg[j];
+            if (gj == 0 && pm[j] == 0)
+              continue;  // never moved: stays at its initial value
             pm[j] = b1 * pm[j] + (1 - b1) * gj;
             pv[j] = b2 * pv[j] + (1 - b2) * gj * gj;
             const double upd = lr * (pm[j] / c1) / (std::sqrt(pv[j] / c2) + eps);
