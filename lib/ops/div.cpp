@@ -2,7 +2,6 @@
 // broadcasting.
 #include <cmath>
 #include <limits>
-#include <string>
 #include <type_traits>
 
 #include "ops/bivariate.h"
@@ -94,10 +93,18 @@ Status vjp(const Node& /*node*/,
 //   x*r >= rl*x + xl*r - xl*rl   with xl*r replaced by xl*(lower line of r) if xl >= 0, else by
 //                                xl*(upper line of r);
 //   x*r <= ru*x + xl*r - xl*ru   with xl*r replaced by xl*(upper line) if xl >= 0, else xl*(lower).
-// A constant numerator c gives c * (line of 1/y). A divisor interval holding 0 is refused.
+// A constant numerator c gives c * (line of 1/y). Where the divisor's interval holds 0 the planes
+// are vacuous (-inf / +inf, as the interval rule), so only rows that read those elements lose
+// their bound.
 Plane2 div_planes(double xl, double xu, double yl, double yu) {
   Line2 r;
-  reciprocal_lines(yl, yu, r);  // the caller checked that 0 is not in [yl, yu]
+  if (!reciprocal_lines(yl, yu, r)) {
+    // 0 in [yl, yu]: the quotient is unbounded (as in the interval rule).
+    Plane2 p;
+    p.lb = -std::numeric_limits<double>::infinity();
+    p.ub = std::numeric_limits<double>::infinity();
+    return p;
+  }
   const double rl = std::isfinite(yu) ? 1 / yu : 0.0;
   const double ru = std::isfinite(yl) ? 1 / yl : 0.0;
   Plane2 m = mccormick(xl, xu, rl, ru);  // planes in (x, r)
@@ -127,12 +134,6 @@ Status crown(const Node& node,
   if (is_const[1])
     return crown_affine_impl(
         &forward, &vjp, false, node, in_bounds, is_const, out_types, a, lower, a_in, bias, ctx);
-  const Interval& y = in_bounds[1];
-  for (int64_t i = 0; i < y.lo.numel(); ++i)
-    if (!(y.lo.get(i) > 0 || y.hi.get(i) < 0))
-      return unsupported("CROWN through Div: the divisor's interval [" +
-                         std::to_string(y.lo.get(i)) + ", " + std::to_string(y.hi.get(i)) +
-                         "] contains 0");
   BivariateRelaxation r;
   make_bivariate(in_bounds, out_types[0].shape, &div_planes, r);
   return apply_bivariate(r, in_bounds, is_const, a, lower, a_in, bias);

@@ -135,6 +135,9 @@ else
 fi
 expect 0 "bounds crown with dense intermediate bounds and IBP intersection" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --method crown --intermediate dense --intersect-ibp
 expect 2 "unknown intermediate mode" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --method crown --intermediate some
+expect 0 "bounds crown with safe rounding" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --method crown --safe-rounding
+contains "$tmp/out" '"safe_rounding": true' "the output records safe rounding"
+expect 5 "safe rounding is refused for forward mode" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --method forward --safe-rounding
 expect 0 "bounds forward" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/box.json" --method forward
 echo '{"center": [0, 0], "eps": 1.5, "norm": "2"}' >"$tmp/l2.json"
 expect 0 "crown over an L2 ball" -- "$bin" bounds "$fx/toy/model.onnx" --box "$tmp/l2.json" --method crown
