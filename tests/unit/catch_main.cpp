@@ -1,8 +1,7 @@
 // The one translation unit that compiles Catch2's main (25-30 s; keep it alone).
 #define CATCH_CONFIG_RUNNER
-#include <malloc.h>
-
 #include <catch2/catch.hpp>
+#include <malloc.h>
 
 int main(int argc, char** argv) {
 #ifdef __GLIBC__
