@@ -893,21 +893,7 @@ class Engine {
         is_const[i] = n.inputs[i] == kNoValue || g.is_constant(n.inputs[i]);
       return def->crown_needs_bounds_fn(n, std::span<const bool>(is_const.get(), n.inputs.size()));
     }
-    if (!def->crown_needs_bounds)
-      return false;
-    if (def->relax)
-      return true;
-    int variables = 0;
-    for (ValueId v : n.inputs)
-      if (v != kNoValue && !g.is_constant(v))
-        ++variables;
-    static const char* const kMultilinear[] = {"Mul", "MatMul", "Gemm", "Conv", "ConvTranspose"};
-    for (const char* op : kMultilinear)
-      if (n.op == op)
-        return variables >= 2;
-    if (n.op == "Div")
-      return n.inputs.size() > 1 && !g.is_constant(n.inputs[1]);
-    return true;
+    return def->crown_needs_bounds;
   }
 };
 
