@@ -2,8 +2,9 @@
 # nncert setup: installs the Debian packages nncert builds with (idempotently), configures and
 # builds, then runs the requested job.
 #
-#   ./setup.sh demo    install + build + load the bundled MNIST model, print its summary and run
-#                      it on a bundled digit (the README's first quick-start command)
+#   ./setup.sh demo    install + build + load the bundled MNIST model, print its summary, run
+#                      it on a bundled digit and bound its margins over an Linf ball with CROWN
+#                      (the README's first quick-start command)
 #   ./setup.sh test    install + build + run the whole test suite (the README's second command,
 #                      and what CI runs)
 #   ./setup.sh build   install + build only
@@ -70,6 +71,13 @@ case "$job" in
       --input verifier/examples/mnist_digit7.json --output "$BUILD_DIR/mnist_digit7.out.json"
     echo "output written to $BUILD_DIR/mnist_digit7.out.json; predicted class:"
     grep -A1 '"argmax"' "$BUILD_DIR/mnist_digit7.out.json" | tail -1 | tr -d ' ,'
+    echo
+    echo "== verify-model bounds verifier/examples/mnist_a_adv.onnx --method crown: lower bounds of"
+    echo "   f_7(x) - f_j(x), j != 7, over the Linf ball of radius 0.1 around the digit (clipped to"
+    echo "   [0, 1]); all positive = the prediction 7 is proven robust there"
+    "$BUILD_DIR/bin/verify-model" bounds verifier/examples/mnist_a_adv.onnx \
+      --box verifier/examples/mnist_digit7_linf01.json \
+      --spec-matrix verifier/examples/margins_label7.json --method crown
     ;;
   test)
     install_deps

@@ -32,6 +32,7 @@ struct BoundsCmdOptions {
   bool no_normalize = false;
   std::string intermediate = "sparse";
   bool intersect_ibp = false;
+  bool safe_rounding = false;
   AlphaOptions alpha;
 } g_bounds;
 
@@ -77,6 +78,10 @@ int run_bounds() {
   BoundOptions bo;
   bo.dtype = g_bounds.dtype == "float32" ? DType::kF32 : DType::kF64;
   bo.threads = g_bounds.threads;
+  bo.safe_rounding = g_bounds.safe_rounding;
+  if (bo.safe_rounding && g_bounds.method == "forward")
+    return report_error({ErrorCode::kUnsupported,
+                         "--safe-rounding is not available for --method forward; use crown"});
   // IBP works on the set's enclosing box (tightened by its linear constraints, if any).
   auto enclosing = enclosing_box(*set, shape, !set->constraints.empty());
   if (!enclosing)
@@ -135,6 +140,7 @@ int run_bounds() {
   j["upper"] = result.hi.to_double_vector();
   j["method"] = g_bounds.method;
   j["input_set"] = perturbation_kind_name(set->kind);
+  j["safe_rounding"] = g_bounds.safe_rounding;
   if (g_bounds.method == "crown" || g_bounds.method == "alpha-crown") {
     j["intermediate"] = g_bounds.intermediate;
     j["intersect_ibp"] = g_bounds.intersect_ibp;
@@ -179,6 +185,10 @@ void add_bounds_command(CLI::App& app, int (*&run)()) {
                   "CROWN intermediate bounds: sparse (auto_LiRPA's default: unstable ReLU inputs "
                   "only) or dense (every neuron by CROWN)")
       ->check(CLI::IsMember({"sparse", "dense"}));
+  sub->add_flag("--safe-rounding",
+                g_bounds.safe_rounding,
+                "move every bound outward by a slack that covers floating-point rounding "
+                "(docs/bounds.md)");
   sub->add_flag("--intersect-ibp",
                 g_bounds.intersect_ibp,
                 "intersect every CROWN bound (intermediate and final) with the IBP one");

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include <CLI/CLI.hpp>
+#include <malloc.h>
 
 #include "nncert_version.h"
 #include "verifier/commands.h"
@@ -11,6 +12,13 @@
 
 int main(int argc, char** argv) {
   using namespace nncert::cli;
+#ifdef __GLIBC__
+  // Bound propagation allocates and frees many large coefficient matrices per iteration: keep
+  // freed memory in the process instead of returning it to the kernel (glibc would mmap/munmap
+  // every block over 128 KiB, and page faults plus zeroing then dominate alpha-CROWN's time).
+  mallopt(M_MMAP_THRESHOLD, 512 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
   CLI::App app{"verify-model " NNCERT_VERSION
                ": load, run and verify neural networks (ONNX, .nnet).\n"
                "Run 'verify-model <command> --help' for a command's options."};

@@ -6,6 +6,7 @@
 #include <new>
 #include <vector>
 
+#include "bounds/rounding.h"
 #include "ops/relaxation.h"
 
 namespace nncert {
@@ -100,6 +101,31 @@ class Engine {
   std::vector<NodeId> order;
   std::vector<Interval> bounds;  // per value: constants exact, inputs = box, computed ones
   std::vector<ElementRelaxation> default_lines;  // per node, cached
+  // Rounding-safe mode: IBP intervals of every value (magnitudes), per-node output magnitudes.
+  double gamma = 0;
+  std::vector<Interval> mag_ibp;
+  std::vector<Tensor> node_mag;
+  // alpha-CROWN: per node, whether its lower / upper line depends on alpha.
+  std::vector<uint8_t> free_lo, free_hi;
+
+  // max(|lo|, |hi|) of value v's IBP interval, element-wise.
+  Tensor value_magnitude(ValueId v) const {
+    const Interval& b = mag_ibp[static_cast<size_t>(v)];
+    Tensor m(DType::kF64, b.lo.shape());
+    for (int64_t i = 0; i < m.numel(); ++i)
+      m.data<double>()[i] = std::max(std::abs(b.lo.get(i)), std::abs(b.hi.get(i)));
+    return m;
+  }
+  const Tensor& node_magnitude(NodeId id) {
+    Tensor& m = node_mag[static_cast<size_t>(id)];
+    if (!m.is_valid()) {
+      auto r = output_magnitude(g, g.node(id), mag_ibp, ctx);
+      if (!r)
+        throw StatusError{r.status()};
+      m = *r;
+    }
+    return m;
+  }
 
   Interval shape_only(ValueId v) const {
     Tensor z(DType::kF64, g.value(v).shape);
@@ -127,6 +153,11 @@ class Engine {
       if (!view[i].lo.is_valid() && tmp[i].lo.is_valid())
         view[i] = tmp[i];
     NNCERT_ASSIGN_OR_RETURN(auto out, ibp_node(g, n, view, DType::kF64, ctx));
+    if (opt.safe_rounding) {
+      NNCERT_ASSIGN_OR_RETURN(Tensor m, output_magnitude(g, n, view, ctx));
+      for (size_t k = 0; k < out.size(); ++k)
+        widen_interval(out[k], k == 0 ? m : Tensor(), gamma);
+    }
     for (size_t k = 0; k < n.outputs.size() && k < out.size(); ++k)
       if (n.outputs[k] != kNoValue)
         tmp[static_cast<size_t>(n.outputs[k])] = out[k];
@@ -177,6 +208,8 @@ class Engine {
       Status st = find_op(n.op)->relax(relax_node(n), x, nullptr, r, nullptr);
       if (!st.is_ok())
         throw StatusError{st.with_context("relaxation of node " + n.display())};
+      if (opt.safe_rounding)
+        widen_lines(r, x);
     }
     return r;
   }
@@ -192,12 +225,21 @@ class Engine {
     }
     ElementRelaxation lines;
     NNCERT_RETURN_IF_ERROR(find_op(n.op)->relax(relax_node(n), xb, &alpha, lines, nullptr));
+    if (opt.safe_rounding)
+      widen_lines(lines, x);
     return lines;
   }
 
   // c [S, n] through lines ([n] shared or [S, n] per row): lower bound: c >= 0 takes the
   // lower line, c < 0 the upper; an upper bound the reverse. Zero coefficients add nothing.
-  static Tensor apply_lines(const ElementRelaxation& r, const Tensor& c, bool lower, Tensor& bias) {
+  // With `mag` (the input's magnitudes) and `err`, also adds sum_j |c_j| (|slope_j| m_j + |b_j|),
+  // the magnitude sum of each row's relaxed terms, to err (rounding-safe mode).
+  static Tensor apply_lines(const ElementRelaxation& r,
+                            const Tensor& c,
+                            bool lower,
+                            Tensor& bias,
+                            const Tensor* mag = nullptr,
+                            double* err = nullptr) {
     const int64_t s = c.dim(0), n = c.numel() / std::max<int64_t>(1, s);
     const bool per_row = r.al.numel() == s * n && s > 1;
     Tensor out(DType::kF64, c.shape());
@@ -220,6 +262,9 @@ class Engine {
         const bool use_lower = (cj >= 0) == lower;
         orow[j] = cj * (use_lower ? sl[j] : su[j]);
         acc += cj * (use_lower ? il[j] : iu[j]);
+        if (err)
+          err[row] += std::abs(cj) * (std::abs(use_lower ? sl[j] : su[j]) * mag->get(j) +
+                                      std::abs(use_lower ? il[j] : iu[j]));
       }
       pb[row] += acc;
     }
@@ -233,6 +278,7 @@ class Engine {
     std::vector<Tensor> acoef(g.num_values());
     acoef[static_cast<size_t>(target)] = c;
     Tensor bias(DType::kF64, {s});
+    std::vector<double> err(opt.safe_rounding ? static_cast<size_t>(s) : 0, 0.0);
     if (tape)
       *tape = Tape{};
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
@@ -256,11 +302,25 @@ class Engine {
         } else {
           lines = default_relaxation(n, *it);
         }
-        a_in[0] = apply_lines(lines, acoef[o], lower, bias);
+        if (opt.safe_rounding) {
+          const Tensor m = value_magnitude(n.inputs[0]);
+          a_in[0] = apply_lines(lines, acoef[o], lower, bias, &m, err.data());
+        } else {
+          a_in[0] = apply_lines(lines, acoef[o], lower, bias);
+        }
         if (tape)
           tape->relax.push_back({*it, acoef[o], lines});
       } else {
         NNCERT_RETURN_IF_ERROR(crown_rule(n, def, acoef[o], lower, a_in, bias));
+        if (opt.safe_rounding) {
+          const Tensor& m = node_magnitude(*it);
+          const double* pm = m.data<double>();
+          const double* pa = acoef[o].data<double>();
+          const int64_t k = m.numel();
+          for (int64_t r = 0; r < s; ++r)
+            for (int64_t j = 0; j < k; ++j)
+              err[static_cast<size_t>(r)] += std::abs(pa[r * k + j]) * pm[j];
+        }
       }
       for (size_t i = 0; i < n.inputs.size() && i < a_in.size(); ++i) {
         if (n.inputs[i] < 0 || !a_in[i].is_valid())
@@ -330,7 +390,17 @@ class Engine {
       }
       if (tape)
         tape->xstar[i] = xs;
+      if (opt.safe_rounding)
+        for (int64_t row = 0; row < s; ++row)
+          for (int64_t j = 0; j < n; ++j)
+            err[static_cast<size_t>(row)] +=
+                std::abs(pa[row * n + j]) * std::max(std::abs(pxl[j]), std::abs(pxh[j]));
     }
+    if (opt.safe_rounding)
+      for (int64_t row = 0; row < s; ++row) {
+        const double e = gamma * (err[static_cast<size_t>(row)] + std::abs(pr[row]));
+        pr[row] += lower ? -e : e;
+      }
     return result;
   }
 
@@ -510,18 +580,30 @@ class Engine {
           // d lines / d alpha by a difference quotient inside [0, 1].
           const auto [amin, amax] = alpha_range(n);
           const double h = 1e-4 * (amax - amin);
-          ap = {alpha.lo.clone(), alpha.hi.clone()};
-          am = {alpha.lo.clone(), alpha.hi.clone()};
-          for (Tensor* t : {&ap.lo, &ap.hi})
-            for (int64_t j = 0; j < t->numel(); ++j)
-              t->data<double>()[j] = std::min(amax, t->data<double>()[j] + h);
-          for (Tensor* t : {&am.lo, &am.hi})
-            for (int64_t j = 0; j < t->numel(); ++j)
-              t->data<double>()[j] = std::max(amin, t->data<double>()[j] - h);
+          const auto k = static_cast<size_t>(*it);
+          ap = alpha;
+          am = alpha;
+          auto shifted = [&](const Tensor& t, double d) {
+            Tensor o(DType::kF64, t.shape());
+            const double* pt = t.data<double>();
+            double* po2 = o.data<double>();
+            for (int64_t j = 0; j < t.numel(); ++j)
+              po2[j] = std::clamp(pt[j] + d, amin, amax);
+            return o;
+          };
+          if (free_lo[k]) {
+            ap.lo = shifted(alpha.lo, h);
+            am.lo = shifted(alpha.lo, -h);
+          }
+          if (free_hi[k]) {
+            ap.hi = shifted(alpha.hi, h);
+            am.hi = shifted(alpha.hi, -h);
+          }
           NNCERT_ASSIGN_OR_RETURN(dplus, alpha_relaxation(n, ap));
           NNCERT_ASSIGN_OR_RETURN(dminus, alpha_relaxation(n, am));
-          Interval& gr = grads[static_cast<size_t>(*it)];
-          gr = {Tensor(DType::kF64, {s, m}), Tensor(DType::kF64, {s, m})};
+          Interval& gr = grads[k];
+          gr = {free_lo[k] ? Tensor(DType::kF64, {s, m}) : Tensor(),
+                free_hi[k] ? Tensor(DType::kF64, {s, m}) : Tensor()};
         }
         for (int64_t r = 0; r < s; ++r) {
           const int64_t off = per_row ? r * m : 0;
@@ -531,7 +613,8 @@ class Engine {
             const double sl = (use_lower ? use->lines.al : use->lines.au).data<double>()[off + j];
             const double ic = (use_lower ? use->lines.bl : use->lines.bu).data<double>()[off + j];
             po[k] = pc[k] == 0 ? 0.0 : sl * pv[k] + ic;
-            if (!alpha.lo.is_valid() || pc[k] == 0)
+            if (!alpha.lo.is_valid() || pc[k] == 0 ||
+                !(use_lower ? free_lo : free_hi)[static_cast<size_t>(*it)])
               continue;
             const Tensor& sp = use_lower ? dplus.al : dplus.au;
             const Tensor& bp = use_lower ? dplus.bl : dplus.bu;
@@ -568,6 +651,8 @@ class Engine {
       return best;
     const int64_t s = c.dim(0);
     Alphas alphas(g.num_nodes()), m1(g.num_nodes()), m2(g.num_nodes()), grads(g.num_nodes());
+    free_lo.assign(g.num_nodes(), 0);
+    free_hi.assign(g.num_nodes(), 0);
     for (const RelaxUse& u : tape.relax) {
       const Node& n = g.node(u.node);
       const Interval& x = bounds[static_cast<size_t>(n.inputs[0])];
@@ -585,9 +670,37 @@ class Engine {
         std::copy_n(def.hi.data<double>(), m, a.hi.data<double>() + row * m);
       }
       const auto k = static_cast<size_t>(u.node);
+      // Which lines depend on alpha at all (e.g. ReLU's upper chord does not): only those sides
+      // are optimised.
+      const auto [amin, amax] = alpha_range(n);
+      Interval lo_a{Tensor(DType::kF64, x.lo.shape()), Tensor(DType::kF64, x.lo.shape())};
+      Interval hi_a{Tensor(DType::kF64, x.lo.shape()), Tensor(DType::kF64, x.lo.shape())};
+      for (int64_t j = 0; j < m; ++j) {
+        lo_a.lo.data<double>()[j] = lo_a.hi.data<double>()[j] = amin;
+        hi_a.lo.data<double>()[j] = hi_a.hi.data<double>()[j] = amax;
+      }
+      ElementRelaxation r0, r1;
+      NNCERT_RETURN_IF_ERROR(find_op(n.op)->relax(relax_node(n), x, &lo_a, r0, nullptr));
+      NNCERT_RETURN_IF_ERROR(find_op(n.op)->relax(relax_node(n), x, &hi_a, r1, nullptr));
+      auto differs = [m](const Tensor& p, const Tensor& q) {
+        for (int64_t j = 0; j < m; ++j)
+          if (p.data<double>()[j] != q.data<double>()[j])
+            return true;
+        return false;
+      };
+      free_lo[k] = differs(r0.al, r1.al) || differs(r0.bl, r1.bl);
+      free_hi[k] = differs(r0.au, r1.au) || differs(r0.bu, r1.bu);
+      if (!free_lo[k] && !free_hi[k])
+        continue;
+      if (!free_hi[k])
+        a.hi = a.lo;  // ignored by the relaxation
+      if (!free_lo[k])
+        a.lo = a.hi;
       alphas[k] = a;
-      m1[k] = {Tensor(DType::kF64, {s, m}), Tensor(DType::kF64, {s, m})};
-      m2[k] = {Tensor(DType::kF64, {s, m}), Tensor(DType::kF64, {s, m})};
+      m1[k] = {free_lo[k] ? Tensor(DType::kF64, {s, m}) : Tensor(),
+               free_hi[k] ? Tensor(DType::kF64, {s, m}) : Tensor()};
+      m2[k] = {free_lo[k] ? Tensor(DType::kF64, {s, m}) : Tensor(),
+               free_hi[k] ? Tensor(DType::kF64, {s, m}) : Tensor()};
     }
     const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
     double lr = ao.lr;
@@ -602,12 +715,14 @@ class Engine {
       NNCERT_RETURN_IF_ERROR(adjoint(tape, lower, alphas, grads, s));
       const double c1 = 1 - std::pow(b1, step), c2 = 1 - std::pow(b2, step);
       for (size_t k = 0; k < alphas.size(); ++k) {
-        if (!alphas[k].lo.is_valid() || !grads[k].lo.is_valid())
+        if (!alphas[k].lo.is_valid())
           continue;
         const auto [amin, amax] = alpha_range(g.node(static_cast<NodeId>(k)));
         for (int side = 0; side < 2; ++side) {
           Tensor& a = side ? alphas[k].hi : alphas[k].lo;
           const Tensor& gt = side ? grads[k].hi : grads[k].lo;
+          if (!gt.is_valid())
+            continue;
           Tensor& mm = side ? m1[k].hi : m1[k].lo;
           Tensor& vv = side ? m2[k].hi : m2[k].lo;
           double* pa = a.data<double>();
@@ -617,6 +732,8 @@ class Engine {
           for (int64_t j = 0; j < a.numel(); ++j) {
             // Ascent on lower bounds, descent on upper bounds.
             const double gj = lower ? pg[j] : -pg[j];
+            if (gj == 0 && pm[j] == 0)
+              continue;  // never moved: stays at its initial value
             pm[j] = b1 * pm[j] + (1 - b1) * gj;
             pv[j] = b2 * pv[j] + (1 - b2) * gj * gj;
             const double upd = lr * (pm[j] / c1) / (std::sqrt(pv[j] / c2) + eps);
@@ -769,21 +886,14 @@ class Engine {
   // Does the CROWN rule of node n read the bounds of its inputs?
   static bool needs_input_bounds(const Graph& g, const Node& n) {
     const OpDef* def = find_op(n.op);
-    if (!def->crown_needs_bounds)
-      return false;
-    if (def->relax)
-      return true;
-    int variables = 0;
-    for (ValueId v : n.inputs)
-      if (v != kNoValue && !g.is_constant(v))
-        ++variables;
-    static const char* const kMultilinear[] = {"Mul", "MatMul", "Gemm", "Conv", "ConvTranspose"};
-    for (const char* op : kMultilinear)
-      if (n.op == op)
-        return variables >= 2;
-    if (n.op == "Div")
-      return n.inputs.size() > 1 && !g.is_constant(n.inputs[1]);
-    return true;
+    if (def->crown_needs_bounds_fn != nullptr) {
+      // The op decides per node (Mul, MatMul, Div, Max, Min: only in their nonlinear cases).
+      std::unique_ptr<bool[]> is_const(new bool[n.inputs.size() + 1]);
+      for (size_t i = 0; i < n.inputs.size(); ++i)
+        is_const[i] = n.inputs[i] == kNoValue || g.is_constant(n.inputs[i]);
+      return def->crown_needs_bounds_fn(n, std::span<const bool>(is_const.get(), n.inputs.size()));
+    }
+    return def->crown_needs_bounds;
   }
 };
 
@@ -845,6 +955,7 @@ Expected<CrownResult> crown_bounds(const Graph& g,
                     "CROWN needs static input shapes (specialise the batch first)");
   Engine e(g, options, crown);
   e.perts = inputs;
+  e.node_mag.resize(g.num_nodes());
   e.bounds.resize(g.num_values());
   e.default_lines.resize(g.num_nodes());
   NNCERT_ASSIGN_OR_RETURN(e.order, g.topological_order());
@@ -865,6 +976,15 @@ Expected<CrownResult> crown_bounds(const Graph& g,
     e.bounds[static_cast<size_t>(g.inputs()[i])] = box;
     e.plain_box.push_back(inputs[i].kind == Perturbation::Kind::kBox &&
                           inputs[i].constraints.empty());
+  }
+  if (options.safe_rounding) {
+    e.gamma = rounding_gamma(g);
+    std::vector<Interval> boxes;
+    for (ValueId v : g.inputs())
+      boxes.push_back(e.bounds[static_cast<size_t>(v)]);
+    BoundOptions io = options;
+    io.dtype = DType::kF64;
+    NNCERT_ASSIGN_OR_RETURN(e.mag_ibp, ibp_all(g, boxes, io));
   }
   try {
     // Intermediate bounds for the inputs of every relaxation that reads them, in topological

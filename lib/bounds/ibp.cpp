@@ -4,6 +4,7 @@
 #include <limits>
 #include <new>
 
+#include "bounds/rounding.h"
 #include "passes/passes.h"
 
 namespace nncert {
@@ -128,10 +129,16 @@ Expected<std::vector<Interval>> ibp_all(const Graph& g,
     val[static_cast<size_t>(g.inputs()[i])] = {in.lo.to(dt), in.hi.to(dt)};
   }
   ExecContext ctx{options.threads};
+  const double gamma = options.safe_rounding ? rounding_gamma(g, options.dtype) : 0.0;
   try {
     for (NodeId id : order) {
       const Node& n = g.node(id);
       NNCERT_ASSIGN_OR_RETURN(auto out, ibp_node(g, n, val, options.dtype, ctx));
+      if (options.safe_rounding) {
+        NNCERT_ASSIGN_OR_RETURN(Tensor m, output_magnitude(g, n, val, ctx));
+        for (size_t k = 0; k < out.size(); ++k)
+          widen_interval(out[k], k == 0 ? m : Tensor(), gamma);
+      }
       for (size_t k = 0; k < n.outputs.size() && k < out.size(); ++k)
         if (n.outputs[k] != kNoValue)
           val[static_cast<size_t>(n.outputs[k])] = std::move(out[k]);

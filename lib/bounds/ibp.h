@@ -15,6 +15,9 @@ namespace nncert {
 struct BoundOptions {
   DType dtype = DType::kF64;  // precision of the bound computation
   int threads = 0;
+  // Move every computed bound outward by a slack that covers float64 rounding (bounds/rounding.h,
+  // docs/bounds.md "Floating point"); computation in float64.
+  bool safe_rounding = false;
   Status validate() const;
 };
 

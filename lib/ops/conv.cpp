@@ -157,12 +157,18 @@ Status conv_crown(const Node& node,
   const int64_t m = st.out[1];
   const int64_t per_channel = shape_numel(st.out) / m;
   if (has_b) {
-    const Tensor& b = in_bounds[2].lo;
+    const Tensor b = in_bounds[2].lo.to(DType::kF64);
+    const double* pb = b.data<double>();
+    const double* pa = a.data<double>();
     for (int64_t r = 0; r < s; ++r) {
       double acc = 0;
-      for (int64_t c = 0; c < m; ++c)
+      for (int64_t c = 0; c < m; ++c) {
+        const double* row = pa + (r * m + c) * per_channel;
+        double sum = 0;
         for (int64_t o = 0; o < per_channel; ++o)
-          acc += a.get((r * m + c) * per_channel + o) * b.get(c);
+          sum += row[o];
+        acc += sum * pb[c];
+      }
       bias.set(r, bias.get(r) + acc);
     }
   }

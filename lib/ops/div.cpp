@@ -4,6 +4,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "ops/bivariate.h"
 #include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
@@ -86,8 +87,41 @@ Status vjp(const Node& /*node*/,
       [](auto a, auto b, auto) { return -a / (b * b); });
 }
 
-// CROWN: x / c for a constant divisor c is linear (the VJP map); a non-constant divisor has no
-// relaxation yet.
+// CROWN: x / c for a constant divisor c is linear (the VJP map). A non-constant divisor y whose
+// interval excludes 0: x / y = x * r with r = 1/y in [1/yu, 1/yl], r bounded by lines in y
+// (ops/bivariate.h reciprocal_lines: chord and midpoint tangent), then McCormick on x * r:
+//   x*r >= rl*x + xl*r - xl*rl   with xl*r replaced by xl*(lower line of r) if xl >= 0, else by
+//                                xl*(upper line of r);
+//   x*r <= ru*x + xl*r - xl*ru   with xl*r replaced by xl*(upper line) if xl >= 0, else xl*(lower).
+// A constant numerator c gives c * (line of 1/y). Where the divisor's interval holds 0 the planes
+// are vacuous (-inf / +inf, as the interval rule), so only rows that read those elements lose
+// their bound.
+Plane2 div_planes(double xl, double xu, double yl, double yu) {
+  Line2 r;
+  if (!reciprocal_lines(yl, yu, r)) {
+    // 0 in [yl, yu]: the quotient is unbounded (as in the interval rule).
+    Plane2 p;
+    p.lb = -std::numeric_limits<double>::infinity();
+    p.ub = std::numeric_limits<double>::infinity();
+    return p;
+  }
+  const double rl = std::isfinite(yu) ? 1 / yu : 0.0;
+  const double ru = std::isfinite(yl) ? 1 / yl : 0.0;
+  Plane2 m = mccormick(xl, xu, rl, ru);  // planes in (x, r)
+  if (!std::isfinite(m.lb) || !std::isfinite(m.ub))
+    return m;  // vacuous
+  Plane2 p;
+  // Lower: m.lx*x + m.ly*r + m.lb with m.ly = xl.
+  p.lx = m.lx;
+  p.ly = m.ly * (m.ly >= 0 ? r.ql : r.qu);
+  p.lb = m.lb + m.ly * (m.ly >= 0 ? r.bl : r.bu);
+  // Upper: m.ux*x + m.uy*r + m.ub with m.uy = xl.
+  p.ux = m.ux;
+  p.uy = m.uy * (m.uy >= 0 ? r.qu : r.ql);
+  p.ub = m.ub + m.uy * (m.uy >= 0 ? r.bu : r.bl);
+  return p;
+}
+
 Status crown(const Node& node,
              std::span<const Interval> in_bounds,
              std::span<const bool> is_const,
@@ -97,10 +131,12 @@ Status crown(const Node& node,
              std::vector<Tensor>& a_in,
              Tensor& bias,
              const ExecContext& ctx) {
-  if (!is_const[1])
-    return unsupported("CROWN through Div by a non-constant divisor");
-  return crown_affine_impl(
-      &forward, &vjp, false, node, in_bounds, is_const, out_types, a, lower, a_in, bias, ctx);
+  if (is_const[1])
+    return crown_affine_impl(
+        &forward, &vjp, false, node, in_bounds, is_const, out_types, a, lower, a_in, bias, ctx);
+  BivariateRelaxation r;
+  make_bivariate(in_bounds, out_types[0].shape, &div_planes, r);
+  return apply_bivariate(r, in_bounds, is_const, a, lower, a_in, bias);
 }
 
 // Forward mode: x / c for a constant c has Jacobian diag(1 / c) (broadcast), of the sign of c:
@@ -143,6 +179,8 @@ extern const OpDef kOpDiv{"Div",
                           &crown,
                           /*crown_needs_bounds=*/false,
                           /*relax=*/nullptr,
-                          &bound_forward_affine<&forward, &sign_split>};
+                          &bound_forward_affine<&forward, &sign_split>,
+                          /*alpha_range=*/nullptr,
+                          &second_input_variable};
 
 }  // namespace nncert::ops

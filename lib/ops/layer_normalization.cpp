@@ -208,9 +208,179 @@ Status ibp(const Node& node,
   return Status::ok();
 }
 
+// CROWN, per normalised group of n values with input intervals [l, u] (scale g and bias b
+// constant): y_i = z_i g_i + b_i with z_i = d_i r, d_i = x_i - mean(x) (linear in x, interval
+// [dl_i, dh_i] as in the interval rule), r = (v + eps)^(-1/2), v = (1/n) sum_j d_j^2 in [v_lo,
+// v_hi] (v_lo = (1/n) sum_j min d_j^2 over [dl_j, dh_j]), so r in [r_lo, r_hi] = [R(v_hi),
+// R(v_lo)].
+//  * v between two planes in d with the same slopes c_j = (dl_j + dh_j) / n (chord above, tangent
+//    at the midpoint below, of each d_j^2):  D + kL <= v <= D + kU,  D = sum_j c_j d_j,
+//    kU = -(1/n) sum_j dl_j dh_j,  kL = -(1/n) sum_j ((dl_j + dh_j)/2)^2;
+//  * R is convex and decreasing: r >= R(v0) + R'(v0) (D + kU - v0) (tangent at v0 = mid of
+//    [v_lo, v_hi]) and r <= R(v_lo) + s (D + kL - v_lo) (chord slope s <= 0 on [v_lo, v_hi]);
+//  * z_i = d_i r by McCormick: z_i >= r_lo d_i + dl_i r - dl_i r_lo and
+//    z_i <= r_hi d_i + dl_i r - dl_i r_hi, with dl_i r replaced by dl_i times the lower line of r
+//    (lower plane, dl_i >= 0) or its upper line (otherwise), and the reverse for the upper plane.
+// A plane whose worst value over the input box passes the constant bound |z_i| <= sqrt(n - 1)
+// (a standardised value never exceeds it) is replaced by that constant; so is every plane of a
+// group with a non-finite bound.
+Status crown(const Node& node,
+             std::span<const Interval> in_bounds,
+             std::span<const bool> is_const,
+             std::span<const TypeInfo> /*out_types*/,
+             const Tensor& a,
+             bool lower,
+             std::vector<Tensor>& a_in,
+             Tensor& bias,
+             const ExecContext& /*ctx*/) {
+  for (size_t i = 1; i < in_bounds.size(); ++i)
+    if (in_bounds[i].lo.is_valid() && !is_const[i])
+      return unsupported("CROWN through LayerNormalization needs constant scale and bias");
+  const Tensor xl = in_bounds[0].lo.to(DType::kF64);
+  const Tensor xh = in_bounds[0].hi.to(DType::kF64);
+  NNCERT_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(node.attrs.get_int("axis", -1), xl.rank()));
+  const double eps = node.attrs.get_float("epsilon", 1e-5);
+  int64_t outer = 1, n = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= xl.dim(d);
+  for (int64_t d = axis; d < xl.rank(); ++d)
+    n *= xl.dim(d);
+  const int64_t total = xl.numel();
+  const int64_t s = a.dim(0);
+  if (a.numel() != s * total)
+    return shape_error("LayerNormalization coefficient rows do not match the output");
+  const Tensor scale = in_bounds[1].lo.to(DType::kF64);
+  const bool has_bias = in_bounds.size() > 2 && in_bounds[2].lo.is_valid();
+  const Tensor shift = has_bias ? in_bounds[2].lo.to(DType::kF64) : Tensor();
+  const double* pl = xl.data<double>();
+  const double* ph = xh.data<double>();
+  const double nn = static_cast<double>(n);
+  const double cap = std::sqrt(std::max(nn - 1, 0.0));
+  auto rfun = [eps](double v) {
+    return 1 / std::sqrt(v + eps);
+  };
+  // Per element: the planes z_i >= al_i d_i + bl_i D + kl_i and z_i <= au_i d_i + bu_i D + ku_i,
+  // and per element the slope c_i of D (D's coefficient on x_k is c_k - mean(c)).
+  const auto nt = static_cast<size_t>(total);
+  std::vector<double> al(nt), bl(nt), kl(nt), au(nt), bu(nt), ku(nt), c(nt), cbar(nt);
+  std::vector<double> dl(static_cast<size_t>(n)), dh(static_cast<size_t>(n));
+  for (int64_t o = 0; o < outer; ++o) {
+    const int64_t base = o * n;
+    const auto b0 = static_cast<size_t>(base);
+    bool finite = true;
+    double sum_l = 0, sum_h = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      finite = finite && std::isfinite(pl[base + j]) && std::isfinite(ph[base + j]);
+      sum_l += pl[base + j];
+      sum_h += ph[base + j];
+    }
+    if (!finite) {
+      for (int64_t i = 0; i < n; ++i) {
+        kl[b0 + static_cast<size_t>(i)] = -cap;
+        ku[b0 + static_cast<size_t>(i)] = cap;
+      }
+      continue;
+    }
+    double v_lo = 0, v_hi = 0, k_up = 0, k_lo = 0, c_mean = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      const auto u = static_cast<size_t>(j);
+      const double lj = pl[base + j], hj = ph[base + j];
+      dl[u] = (1 - 1 / nn) * lj - (sum_h - hj) / nn;
+      dh[u] = (1 - 1 / nn) * hj - (sum_l - lj) / nn;
+      v_hi += std::max(dl[u] * dl[u], dh[u] * dh[u]) / nn;
+      v_lo += (dl[u] > 0 ? dl[u] * dl[u] : dh[u] < 0 ? dh[u] * dh[u] : 0.0) / nn;
+      const double cj = (dl[u] + dh[u]) / nn;
+      c[b0 + u] = cj;
+      c_mean += cj / nn;
+      k_up -= dl[u] * dh[u] / nn;
+      const double t = (dl[u] + dh[u]) / 2;
+      k_lo -= t * t / nn;
+    }
+    const double r_lo = rfun(v_hi), r_hi = rfun(v_lo);
+    // Lines of r in D: r >= rho_l D + sig_l, r <= rho_u D + sig_u.
+    const double v0 = (v_lo + v_hi) / 2;
+    const double g0 = rfun(v0), dg0 = -0.5 * g0 / (v0 + eps);
+    const double rho_l = dg0, sig_l = g0 + dg0 * (k_up - v0);
+    const double slope = v_hi > v_lo ? (r_lo - r_hi) / (v_hi - v_lo) : 0.0;
+    const double rho_u = slope, sig_u = r_hi + slope * (k_lo - v_lo);
+    for (int64_t i = 0; i < n; ++i) {
+      const auto u = static_cast<size_t>(i);
+      const size_t e = b0 + u;
+      cbar[e] = c_mean;
+      const double m = dl[u];
+      // Lower: r_lo d + m r - m r_lo, m r >= m (lower line) if m >= 0 else m (upper line).
+      al[e] = r_lo;
+      bl[e] = m * (m >= 0 ? rho_l : rho_u);
+      kl[e] = m * (m >= 0 ? sig_l : sig_u) - m * r_lo;
+      // Upper: r_hi d + m r - m r_hi, m r <= m (upper line) if m >= 0 else m (lower line).
+      au[e] = r_hi;
+      bu[e] = m * (m >= 0 ? rho_u : rho_l);
+      ku[e] = m * (m >= 0 ? sig_u : sig_l) - m * r_hi;
+    }
+    // Where a plane, at its worst over the input box, is looser than the constant bound
+    // |z_i| <= sqrt(n - 1), take the constant instead.
+    for (int64_t i = 0; i < n; ++i) {
+      const size_t e = b0 + static_cast<size_t>(i);
+      double lo = kl[e], hi = ku[e];
+      for (int64_t k = 0; k < n; ++k) {
+        const double dk = (k == i ? 1.0 : 0.0) - 1 / nn,
+                     ck = c[b0 + static_cast<size_t>(k)] - c_mean;
+        const double ql = al[e] * dk + bl[e] * ck, qu = au[e] * dk + bu[e] * ck;
+        lo += ql >= 0 ? ql * pl[base + k] : ql * ph[base + k];
+        hi += qu >= 0 ? qu * ph[base + k] : qu * pl[base + k];
+      }
+      if (!(lo >= -cap)) {
+        al[e] = bl[e] = 0;
+        kl[e] = -cap;
+      }
+      if (!(hi <= cap)) {
+        au[e] = bu[e] = 0;
+        ku[e] = cap;
+      }
+    }
+  }
+  a_in.assign(in_bounds.size(), Tensor());
+  a_in[0] = Tensor(DType::kF64, {s, total});
+  const Tensor ad = a.to(DType::kF64);
+  const double* pa = ad.data<double>();
+  double* po = a_in[0].data<double>();
+  const double* psc = scale.data<double>();
+  const double* psh = has_bias ? shift.data<double>() : nullptr;
+  const int64_t nsc = scale.numel(), nsh = has_bias ? shift.numel() : 1;
+  std::vector<double> w(static_cast<size_t>(n));
+  for (int64_t r = 0; r < s; ++r) {
+    double acc = 0;
+    for (int64_t o = 0; o < outer; ++o) {
+      const int64_t base = o * n;
+      double sum_a = 0, sum_b = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const auto e = static_cast<size_t>(base + i);
+        const double ci = pa[r * total + base + i];
+        if (psh != nullptr)
+          acc += ci * psh[i % nsh];
+        const double cz = ci * psc[i % nsc];  // the coefficient on z_i
+        const bool use_lower = (cz >= 0) == lower;
+        const double alpha = use_lower ? al[e] : au[e];
+        acc += cz * (use_lower ? kl[e] : ku[e]);
+        w[static_cast<size_t>(i)] = cz * alpha;
+        sum_a += cz * alpha;
+        sum_b += cz * (use_lower ? bl[e] : bu[e]);
+      }
+      // d_i = x_i - mean(x);  D = sum_k (c_k - mean(c)) x_k.
+      for (int64_t k = 0; k < n; ++k) {
+        const auto e = static_cast<size_t>(base + k);
+        po[r * total + base + k] +=
+            w[static_cast<size_t>(k)] - sum_a / nn + sum_b * (c[e] - cbar[e]);
+      }
+    }
+    bias.set(r, bias.get(r) + acc);
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 extern const OpDef kOpLayerNormalization{
-    "LayerNormalization", 2, 3, &infer, &forward, nullptr, &ibp, &vjp};
+    "LayerNormalization", 2, 3, &infer, &forward, nullptr, &ibp, &vjp, &crown, true};
 
 }  // namespace nncert::ops

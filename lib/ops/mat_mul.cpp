@@ -1,9 +1,12 @@
 // MatMul (ONNX opset 17): numpy matmul. 1-D operands are promoted (A to [1, K], B to [K, 1])
 // and the added dim is dropped from the result; leading (batch) dims broadcast.
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <string>
 
 #include "core/parallel.h"
+#include "ops/bivariate.h"
 #include "ops/bound_forward.h"
 #include "ops/interval.h"
 #include "ops/op_util.h"
@@ -228,6 +231,97 @@ Status mat_mul_vjp(const Node& /*node*/,
   return Status::ok();
 }
 
+// CROWN through Y = A B with both operands non-constant: every product A[i,k] B[k,j] takes the
+// McCormick planes of Mul (auto_LiRPA's BoundMatMul, via BoundLinear's MulHelper):
+//   lower  A B >= A lB + lA B - lA lB,  upper  A B <= A uB + lA B - lA uB   (element-wise in k).
+// A coefficient row G over Y (G+ / G- its positive / negative parts) becomes, for a lower bound,
+//   over A:  G+ lB^T + G- uB^T,   over B:  lA^T G,   bias: -<G+, lA lB> - <G-, lA uB>,
+// and for an upper bound lB and uB swap. Broadcast batch dims and 1-D operands as in the VJP
+// (mat_mul_vjp_typed computes G B^T and A^T G per row).
+Status mat_mul_crown_bilinear(const Node& /*node*/,
+                              std::span<const Interval> in_bounds,
+                              const Tensor& a,
+                              bool lower,
+                              std::vector<Tensor>& a_in,
+                              Tensor& bias) {
+  const Tensor al = in_bounds[0].lo.to(DType::kF64);
+  const Tensor bl = in_bounds[1].lo.to(DType::kF64);
+  const Tensor bu = in_bounds[1].hi.to(DType::kF64);
+  NNCERT_ASSIGN_OR_RETURN(MatMulDims d, resolve(al.shape(), bl.shape()));
+  const int64_t s = a.dim(0);
+  const int64_t n_out = shape_numel(d.out);
+  const int64_t na = al.numel(), nb = bl.numel();
+  if (a.numel() != s * n_out)
+    return shape_error("MatMul coefficient rows do not match the output " + shape_to_string(d.out));
+  for (const Tensor* t : {&al, &bl, &bu})
+    for (int64_t i = 0; i < t->numel(); ++i)
+      if (!std::isfinite(t->data<double>()[i])) {
+        // Unbounded operands: the vacuous bound (only rows that read the product are affected).
+        a_in.assign(in_bounds.size(), Tensor());
+        a_in[0] = Tensor(DType::kF64, {s, na});
+        a_in[1] = Tensor(DType::kF64, {s, nb});
+        const Tensor ad = a.to(DType::kF64);
+        for (int64_t r = 0; r < s; ++r)
+          for (int64_t j = 0; j < n_out; ++j)
+            if (ad.data<double>()[r * n_out + j] != 0) {
+              bias.set(r,
+                       lower ? -std::numeric_limits<double>::infinity()
+                             : std::numeric_limits<double>::infinity());
+              break;
+            }
+        return Status::ok();
+      }
+  // The products lA lB and lA uB (the McCormick biases summed over k).
+  Tensor p_ll(DType::kF64, d.out), p_lu(DType::kF64, d.out);
+  run_mat_mul<double>(d, al, bl, p_ll, 1);
+  run_mat_mul<double>(d, al, bu, p_lu, 1);
+  // Lower bound: G+ meets the lower planes (lB), G- the upper ones (uB); an upper bound swaps.
+  const Tensor& b_pos = lower ? bl : bu;
+  const Tensor& b_neg = lower ? bu : bl;
+  const Tensor& p_pos = lower ? p_ll : p_lu;
+  const Tensor& p_neg = lower ? p_lu : p_ll;
+  a_in.assign(in_bounds.size(), Tensor());
+  a_in[0] = Tensor(DType::kF64, {s, na});
+  a_in[1] = Tensor(DType::kF64, {s, nb});
+  const Tensor ad = a.to(DType::kF64);
+  const double* pa = ad.data<double>();
+  Tensor gp(DType::kF64, d.out), gn(DType::kF64, d.out);
+  Tensor ga1(DType::kF64, al.shape()), gb1(DType::kF64, bl.shape());
+  Tensor ga2(DType::kF64, al.shape()), gb2(DType::kF64, bl.shape());
+  double* pgp = gp.data<double>();
+  double* pgn = gn.data<double>();
+  for (int64_t r = 0; r < s; ++r) {
+    const double* g = pa + r * n_out;
+    double acc = 0;
+    bool any_pos = false, any_neg = false;
+    for (int64_t j = 0; j < n_out; ++j) {
+      pgp[j] = std::max(g[j], 0.0);
+      pgn[j] = std::min(g[j], 0.0);
+      any_pos |= g[j] > 0;
+      any_neg |= g[j] < 0;
+      acc -= pgp[j] * p_pos.data<double>()[j] + pgn[j] * p_neg.data<double>()[j];
+    }
+    bias.set(r, bias.get(r) + acc);
+    double* oa = a_in[0].data<double>() + r * na;
+    double* ob = a_in[1].data<double>() + r * nb;
+    if (any_pos) {
+      mat_mul_vjp_typed<double>(d, al, b_pos, gp, ga1, gb1);
+      for (int64_t i = 0; i < na; ++i)
+        oa[i] += ga1.data<double>()[i];
+      for (int64_t i = 0; i < nb; ++i)
+        ob[i] += gb1.data<double>()[i];
+    }
+    if (any_neg) {
+      mat_mul_vjp_typed<double>(d, al, b_neg, gn, ga2, gb2);
+      for (int64_t i = 0; i < na; ++i)
+        oa[i] += ga2.data<double>()[i];
+      for (int64_t i = 0; i < nb; ++i)
+        ob[i] += gb2.data<double>()[i];
+    }
+  }
+  return Status::ok();
+}
+
 // CROWN through y = x B with a constant 2-D B [K, N] and x [..., 1, K] holding one row:
 //   Lambda_x = Lambda_y B^T (one GEMM for all S rows). Other forms go through the generic
 //   row-by-row VJP map.
@@ -240,6 +334,8 @@ Status mat_mul_crown(const Node& node,
                      std::vector<Tensor>& a_in,
                      Tensor& bias,
                      const ExecContext& ctx) {
+  if (!is_const[0] && !is_const[1])
+    return mat_mul_crown_bilinear(node, in_bounds, a, lower, a_in, bias);
   const Tensor& x = in_bounds[0].lo;
   const bool simple = !is_const[0] && is_const[1] && in_bounds[1].lo.rank() == 2 && x.rank() >= 2 &&
                       x.dim(-1) == in_bounds[1].lo.dim(0) && x.numel() == x.dim(-1) &&
@@ -298,6 +394,8 @@ extern const OpDef kOpMatMul{"MatMul",
                              &mat_mul_crown,
                              /*crown_needs_bounds=*/false,
                              /*relax=*/nullptr,
-                             &bound_forward_affine<&mat_mul_forward, &sign_split>};
+                             &bound_forward_affine<&mat_mul_forward, &sign_split>,
+                             /*alpha_range=*/nullptr,
+                             &two_variable_inputs};
 
 }  // namespace nncert::ops

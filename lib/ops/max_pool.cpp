@@ -3,6 +3,7 @@
 // indices into X (row-major over N, C and the spatial dims; column-major spatial order when
 // storage_order = 1). The compute is kernels::max_pool.
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -150,6 +151,78 @@ Status max_pool_vjp(const Node& node,
   return Status::ok();
 }
 
+// CROWN (auto_LiRPA's BoundMaxPool, default non-optimised relaxation), per output window W with
+// input intervals [l_i, u_i] over its cells inside the input (padding cells never win, i.e. act as
+// -inf; auto_LiRPA pads the upper bounds with 0 instead, the same for non-negative inputs):
+//   i* = the first cell of W with the largest lower bound (window order, as torch's argmax);
+//   lower:  y >= x_{i*};
+//   upper:  y <= x_{i*}        if l_{i*} >= u_j for every other cell j of W (i* always wins),
+//           y <= max_{j in W} u_j   otherwise.
+// Overlapping windows (kernel != stride), dilation, padding and ceil_mode follow from the window
+// enumeration: every output has its own i* and line.
+Status max_pool_crown(const Node& node,
+                      std::span<const Interval> in_bounds,
+                      std::span<const bool> /*is_const*/,
+                      std::span<const TypeInfo> out_types,
+                      const Tensor& a,
+                      bool lower,
+                      std::vector<Tensor>& a_in,
+                      Tensor& bias,
+                      const ExecContext& /*ctx*/) {
+  const Tensor xl = in_bounds[0].lo.to(DType::kF64);
+  const Tensor xu = in_bounds[0].hi.to(DType::kF64);
+  NNCERT_ASSIGN_OR_RETURN(PoolSetup st, resolve_pool(node, kSpec, xl.shape()));
+  const Shape& ys = out_types[0].shape;
+  const int64_t n_out = shape_numel(ys);
+  const int64_t n_in = xl.numel();
+  const int64_t s = a.dim(0);
+  if (a.numel() != s * n_out)
+    return shape_error("MaxPool coefficient rows do not match the output " + shape_to_string(ys));
+  const double* pl = xl.data<double>();
+  const double* pu = xu.data<double>();
+  const auto no = static_cast<size_t>(n_out);
+  std::vector<int64_t> best(no, -1);  // i*
+  // First pass: i* (the first largest lower bound); second: the largest upper bound of the other
+  // cells and of all cells.
+  for_each_pool_cell(st.p, xl.shape(), ys, [&](int64_t yi, int64_t xi) {
+    int64_t& b = best[static_cast<size_t>(yi)];
+    if (b < 0 || pl[xi] > pl[b])
+      b = xi;
+  });
+  constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+  std::vector<double> other_u(no, kNegInf), all_u(no, kNegInf);
+  for_each_pool_cell(st.p, xl.shape(), ys, [&](int64_t yi, int64_t xi) {
+    const auto o = static_cast<size_t>(yi);
+    all_u[o] = std::max(all_u[o], pu[xi]);
+    if (xi != best[o])
+      other_u[o] = std::max(other_u[o], pu[xi]);
+  });
+  for (size_t o = 0; o < no; ++o)
+    if (best[o] < 0)
+      return unsupported("CROWN through MaxPool: a window holds only padding");
+  a_in.assign(in_bounds.size(), Tensor());
+  a_in[0] = Tensor(DType::kF64, {s, n_in});
+  const Tensor ad = a.to(DType::kF64);
+  const double* pa = ad.data<double>();
+  double* po = a_in[0].data<double>();
+  for (int64_t r = 0; r < s; ++r) {
+    double acc = 0;
+    for (size_t o = 0; o < no; ++o) {
+      const double c = pa[r * n_out + static_cast<int64_t>(o)];
+      if (c == 0)
+        continue;
+      const int64_t i = best[o];
+      const bool use_lower = (c >= 0) == lower;
+      if (use_lower || pl[i] >= other_u[o])
+        po[r * n_in + i] += c;  // y >= x_{i*}, or y = x_{i*}
+      else
+        acc += c * all_u[o];  // y <= max u
+    }
+    bias.set(r, bias.get(r) + acc);
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 extern const OpDef kOpMaxPool{"MaxPool",
@@ -159,6 +232,8 @@ extern const OpDef kOpMaxPool{"MaxPool",
                               max_pool_forward,
                               max_pool_flops,
                               &ibp_monotone<&max_pool_forward>,
-                              &max_pool_vjp};
+                              &max_pool_vjp,
+                              &max_pool_crown,
+                              true};
 
 }  // namespace nncert::ops

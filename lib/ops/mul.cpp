@@ -1,6 +1,7 @@
 // Mul: elementwise y = a * b, with numpy broadcasting.
 #include <type_traits>
 
+#include "ops/bivariate.h"
 #include "ops/bound_forward.h"
 #include "ops/elementwise.h"
 #include "ops/interval.h"
@@ -55,6 +56,28 @@ Status vjp(const Node& /*node*/,
       [](auto a, auto, auto) { return a; });
 }
 
+// CROWN: with a constant factor the product is linear (the VJP map); a product of two non-constant
+// factors x*y (inputs 0, 1, broadcast) takes McCormick planes per element (ops/bivariate.h:
+// x*y >= yl*x + xl*y - xl*yl, x*y <= yu*x + xl*y - xl*yu, auto_LiRPA's BoundMul). When both
+// inputs are the same value (x*x) the engine adds the two coefficient sets, giving the tangent at
+// xl below and the chord above.
+Status crown(const Node& node,
+             std::span<const Interval> in_bounds,
+             std::span<const bool> is_const,
+             std::span<const TypeInfo> out_types,
+             const Tensor& a,
+             bool lower,
+             std::vector<Tensor>& a_in,
+             Tensor& bias,
+             const ExecContext& ctx) {
+  if (is_const[0] || is_const[1])
+    return crown_affine_impl(
+        &forward, &vjp, true, node, in_bounds, is_const, out_types, a, lower, a_in, bias, ctx);
+  BivariateRelaxation r;
+  make_bivariate(in_bounds, out_types[0].shape, &mccormick, r);
+  return apply_bivariate(r, in_bounds, is_const, a, lower, a_in, bias);
+}
+
 // Forward mode: y = a * c for a constant c has Jacobian diag(c) (broadcast): split c by sign.
 Status sign_split(const Node& node,
                   std::span<const Tensor> in,
@@ -74,9 +97,11 @@ extern const OpDef kOpMul{"Mul",
                           nullptr,
                           &ibp,
                           &vjp,
-                          &crown_multilinear<&forward, &vjp>,
+                          &crown,
                           /*crown_needs_bounds=*/false,
                           /*relax=*/nullptr,
-                          &bound_forward_affine<&forward, &sign_split>};
+                          &bound_forward_affine<&forward, &sign_split>,
+                          /*alpha_range=*/nullptr,
+                          &two_variable_inputs};
 
 }  // namespace nncert::ops

@@ -120,6 +120,10 @@ using BoundForwardFn = Status (*)(const Node& node,
                                   const ExecContext& ctx);
 // The box of an op's alpha values when it is not [0, 1] (e.g. LeakyRelu's slope in [a, 1]).
 using AlphaRangeFn = std::pair<double, double> (*)(const Node& node);
+// Whether a CROWN rule reads its inputs' intervals for this node, given which inputs are constant
+// (ops whose relaxation is exact in one case and needs intervals in another: Mul, MatMul, Div,
+// Max, Min read them only when two factors / operands are not constant).
+using CrownNeedsBoundsFn = bool (*)(const Node& node, std::span<const bool> is_const);
 // Floating-point operations of one execution (multiply-add = 2), for benchmarks.
 using FlopsFn = double (*)(const Node& node, std::span<const Shape> in, std::span<const Shape> out);
 
@@ -136,7 +140,12 @@ struct OpDef {
   bool crown_needs_bounds = false;  // the relaxation reads its inputs' intervals (activations)
   RelaxFn relax = nullptr;          // element-wise activations: per-element lines (see RelaxFn)
   BoundForwardFn bound_forward = nullptr;  // affine ops: forward-mode linear bounds
-  AlphaRangeFn alpha_range = nullptr;  // nullptr: alpha in [0, 1]
+  AlphaRangeFn alpha_range = nullptr;      // nullptr: alpha in [0, 1]
+  // When set, decides per node instead of crown_needs_bounds whether the engine must bound the
+  // node's non-constant inputs before running `crown` (crown_needs_bounds then says whether the
+  // op is nonlinear in general: Max / Min true, Mul / MatMul / Div false, being affine with a
+  // constant operand).
+  CrownNeedsBoundsFn crown_needs_bounds_fn = nullptr;
 };
 
 // nullptr if the op type is not in the table.

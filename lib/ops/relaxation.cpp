@@ -1,5 +1,7 @@
 #include "ops/relaxation.h"
 
+#include <algorithm>
+
 #include "ops/op_util.h"
 
 namespace nncert::ops {
@@ -48,11 +50,17 @@ Status crown_affine_impl(ForwardFn fwd,
   // This rule handles one output (the engine bounds single-output nodes).
   const Tensor& y0 = f0[0];
   const int64_t n_out = y0.numel();
-  for (int64_t r = 0; r < s; ++r) {
-    double acc = 0;
-    for (int64_t j = 0; j < n_out; ++j)
-      acc += a.get(r * n_out + j) * y0.get(j);
-    bias.set(r, bias.get(r) + acc);
+  {
+    const Tensor ad = a.to(DType::kF64), yd = y0.to(DType::kF64);
+    const double* pa = ad.data<double>();
+    const double* py = yd.data<double>();
+    for (int64_t r = 0; r < s; ++r) {
+      double acc = 0;
+      for (int64_t j = 0; j < n_out; ++j)
+        if (py[j] != 0)
+          acc += pa[r * n_out + j] * py[j];
+      bias.set(r, bias.get(r) + acc);
+    }
   }
   // Linear part: the VJP of each coefficient row (batch-1 shapes, so ops that reduce or move the
   // batch axis stay exact; batching rows through the batch axis is a later optimisation).
@@ -71,11 +79,11 @@ Status crown_affine_impl(ForwardFn fwd,
   a_in.assign(in_bounds.size(), Tensor());
   for (size_t i = 0; i < in_bounds.size(); ++i)
     if (in_bounds[i].lo.is_valid() && !is_const[i])
-      a_in[i] = Tensor(a.dtype(), rows_shape(s, in_bounds[i].lo.shape()));
+      a_in[i] = Tensor(DType::kF64, rows_shape(s, in_bounds[i].lo.shape()));
+  const Tensor a64 = a.to(DType::kF64);
   for (int64_t r = 0; r < s; ++r) {
-    Tensor row(a.dtype(), out_types[0].shape);
-    for (int64_t j = 0; j < n_out; ++j)
-      row.set(j, a.get(r * n_out + j));
+    Tensor row(DType::kF64, out_types[0].shape);
+    std::copy_n(a64.data<double>() + r * n_out, n_out, row.data<double>());
     gout[0] = row;
     std::vector<Tensor> gin(in_bounds.size());
     NNCERT_RETURN_IF_ERROR(vjp(node, vin, vout, gout, gin, ctx));
@@ -85,8 +93,8 @@ Status crown_affine_impl(ForwardFn fwd,
       if (!gin[i].is_valid())
         return unsupported(node.op + ": no coefficients for an input");
       const int64_t n_in = gin[i].numel();
-      for (int64_t j = 0; j < n_in; ++j)
-        a_in[i].set(r * n_in + j, gin[i].get(j));
+      const Tensor g64 = gin[i].to(DType::kF64);
+      std::copy_n(g64.data<double>(), n_in, a_in[i].data<double>() + r * n_in);
     }
   }
   (void)lower;  // exact: the same map bounds from both sides

@@ -137,8 +137,7 @@ TEST_CASE("an Linf ball clipped to a range gives the same CROWN bounds as its bo
 
 // (Not "never looser than without": tighter intermediate bounds can flip CROWN's adaptive ReLU
 // slopes, and CROWN is not monotone in its intermediate bounds.)
-TEST_CASE("CROWN with linear input constraints contains sampled outputs",
-          "[crown][perturbation]") {
+TEST_CASE("CROWN with linear input constraints contains sampled outputs", "[crown][perturbation]") {
   std::mt19937 rng(7);
   std::uniform_real_distribution<double> u(0, 1);
   for (int trial = 0; trial < 6; ++trial) {

@@ -240,7 +240,9 @@ struct ConvCase {
 };
 
 template <class T>
-void check_conv(const ConvCase& cc, bool transpose, std::mt19937& rng) {
+// sparse_input: all but every 9th spatial position of x set to zero (the scatter path that
+// conv_transpose_forward takes for mostly-zero inputs such as CROWN's one-hot coefficient rows).
+void check_conv(const ConvCase& cc, bool transpose, std::mt19937& rng, bool sparse_input = false) {
   const size_t r = cc.kernel.size();
   const k::ConvParams p{cc.kernel,
                         cc.stride,
@@ -260,7 +262,13 @@ void check_conv(const ConvCase& cc, bool transpose, std::mt19937& rng) {
   }
   INFO("x " << nncert::shape_to_string(cc.x) << " w " << nncert::shape_to_string(ws) << " y "
             << nncert::shape_to_string(ys) << (transpose ? " transposed" : ""));
-  const Tensor x = random_tensor<T>(rng, cc.x);
+  Tensor x = random_tensor<T>(rng, cc.x);
+  if (sparse_input) {
+    const int64_t positions = nncert::shape_numel(cc.x) / (cc.x[0] * cc.x[1]);
+    for (int64_t j = 0; j < x.numel(); ++j)
+      if ((j % positions) % 9 != 4)
+        x.set(j, 0.0);
+  }
   const Tensor w = random_tensor<T>(rng, ws);
   const Tensor b = cc.bias ? random_tensor<T>(rng, {cc.m}) : Tensor();
   auto run = [&](int threads) {
@@ -414,8 +422,10 @@ TEMPLATE_TEST_CASE("conv_transpose_forward matches direct loops",
        {1, 0, 1}},
       {{1, 4, 90, 90}, 16, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1, true, {0, 0}},  // tiled
   };
-  for (const ConvCase& cc : cases)
+  for (const ConvCase& cc : cases) {
     check_conv<TestType>(cc, true, rng);
+    check_conv<TestType>(cc, true, rng, true);
+  }
 }
 
 // ---- pooling ----------------------------------------------------------------------------------

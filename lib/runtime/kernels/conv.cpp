@@ -301,7 +301,32 @@ void conv_transpose_forward(const ConvParams& p,
       const T* wg = w + gi * cg * rows;                    // [cg, mg*K]
       T* yg = y + (n * m + gi * mg) * out_positions;       // [mg, out]
       std::fill(yg, yg + mg * out_positions, T(0));
-      for (int64_t p0 = 0; p0 < in_positions; p0 += tile) {
+      // Mostly-zero inputs (CROWN's coefficient rows, e.g. one-hot rows of an intermediate
+      // pass): scatter only the positions that hold a non-zero value.
+      std::vector<int64_t> nz;
+      for (int64_t q = 0; q < in_positions; ++q)
+        for (int64_t ch = 0; ch < cg; ++ch)
+          if (xg[ch * in_positions + q] != T(0)) {
+            nz.push_back(q);
+            break;
+          }
+      if (static_cast<int64_t>(nz.size()) * 4 <= in_positions) {
+        col.resize(static_cast<size_t>(rows));
+        for (int64_t q : nz) {
+          std::fill(col.begin(), col.end(), T(0));
+          for (int64_t ch = 0; ch < cg; ++ch) {
+            const T xv = xg[ch * in_positions + q];
+            if (xv == T(0))
+              continue;
+            const T* wr = wg + ch * rows;
+            for (int64_t r = 0; r < rows; ++r)
+              col[static_cast<size_t>(r)] += wr[r] * xv;
+          }
+          col2im(g, col.data(), mg, q, q + 1, yg);
+        }
+      }
+      const bool dense = static_cast<int64_t>(nz.size()) * 4 > in_positions;
+      for (int64_t p0 = 0; dense && p0 < in_positions; p0 += tile) {
         const int64_t p1 = std::min(in_positions, p0 + tile);
         const int64_t tp = p1 - p0;
         col.resize(static_cast<size_t>(rows * tp));
