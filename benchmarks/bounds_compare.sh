@@ -12,7 +12,8 @@
 #
 # Environment: BUILD_DIR (default build), ALIRPA_DIR (auto_LiRPA checkout, default /tmp/alirpa),
 # PYTHON (default /usr/bin/python3: the Debian python with python3-torch and python3-onnx),
-# OUT_DIR (default $BUILD_DIR/bench_bounds). The auto_LiRPA side is skipped, saying why, when the
+# OUT_DIR (default $BUILD_DIR/bench_bounds), CROWN_BENCH_ARGS (extra crown_bench arguments, e.g.
+# --no-mallopt). The auto_LiRPA side is skipped, saying why, when the
 # checkout, torch or onnx is missing; the nncert columns are printed anyway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,9 +65,10 @@ for m in $models; do
   boxes=$OUT_DIR/boxes_$m.json
   "$PYTHON" benchmarks/make_boxes.py "$fixture" "$boxes"
   echo "== nncert $m" >&2
+  # shellcheck disable=SC2086  # CROWN_BENCH_ARGS: several words
   "$BUILD_DIR/bin/crown_bench" --model "$fixture/model.onnx" --boxes "$boxes" --name "$m" \
     --threads "$threads" --repeats "$repeats" --min-repeats "$min_repeats" --max-time "$max_time" --methods "$methods" \
-    --dump "$OUT_DIR/nncert_$m.bounds.json" >"$OUT_DIR/nncert_$m.jsonl"
+    --dump "$OUT_DIR/nncert_$m.bounds.json" ${CROWN_BENCH_ARGS:-} >"$OUT_DIR/nncert_$m.jsonl"
   if [ -z "$alirpa_skip" ]; then
     echo "== auto_LiRPA $m" >&2
     OMP_NUM_THREADS=$threads PYTHONPATH="$ALIRPA_DIR${PYTHONPATH:+:$PYTHONPATH}" \

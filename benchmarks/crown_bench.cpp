@@ -7,7 +7,11 @@
 //   crown_bench --model M.onnx --boxes BOXES.json [--name NAME] [--threads T]
 //       [--repeats N] [--warmup W] [--min-repeats R] [--max-time S]
 //       [--methods ibp,crown,crown_dense,alpha_crown] [--batches 1,32]
-//       [--dump BOUNDS.json] [--breakdown METHOD]
+//       [--dump BOUNDS.json] [--breakdown METHOD] [--no-mallopt]
+//
+// Like verify-model, the benchmark sets glibc's mmap and trim thresholds high (mallopt) so that
+// freed large blocks stay in the process; --no-mallopt measures with glibc's defaults (what a
+// program calling the library without that setting gets).
 //
 // --breakdown METHOD (crown, crown_dense or alpha_crown; instead of the timings): where the time
 // of one call on box 0 goes. For every value that gets intermediate bounds (relaxation inputs, in
@@ -225,6 +229,7 @@ struct Args {
   double max_time = 20;
   std::vector<std::string> methods = {"ibp", "crown", "crown_dense", "alpha_crown"};
   std::vector<int> batches = {1, 32};
+  bool mallopt = true;
   bool breakdown = false;
   std::string breakdown_method = "crown";
 };
@@ -244,7 +249,8 @@ std::vector<std::string> split(const std::string& s) {
                "usage: crown_bench --model M.onnx --boxes BOXES.json [--name NAME] [--threads T]\n"
                "         [--repeats N] [--warmup W] [--min-repeats R] [--max-time S]\n"
                "         [--methods LIST]\n"
-               "         [--batches LIST] [--dump BOUNDS.json] [--breakdown METHOD]\n");
+               "         [--batches LIST] [--dump BOUNDS.json] [--breakdown METHOD]\n"
+               "         [--no-mallopt]\n");
   std::exit(2);
 }
 
@@ -272,6 +278,8 @@ Args parse(int argc, char** argv) {
       a.min_repeats = std::max(1, std::atoi(argv[++i]));
     else if (is("--max-time"))
       a.max_time = std::atof(argv[++i]);
+    else if (!std::strcmp(argv[i], "--no-mallopt"))
+      a.mallopt = false;
     else if (is("--breakdown")) {
       a.breakdown = true;
       a.breakdown_method = argv[++i];
@@ -489,6 +497,11 @@ int breakdown(const Graph& g, const Interval& box, const Args& args, const json&
 
 int main(int argc, char** argv) {
   const Args args = parse(argc, argv);
+  if (args.mallopt) {
+    // What verify-model does (verifier/main.cpp): keep freed large blocks in the process.
+    mallopt(M_MMAP_THRESHOLD, 512 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  }
   auto m = load_onnx(args.model);
   if (!m) {
     std::fprintf(stderr, "%s\n", m.status().to_string().c_str());
@@ -511,7 +524,10 @@ int main(int argc, char** argv) {
       boxes.push_back({Tensor::from_vector<double>(in_shape, lo[i]),
                        Tensor::from_vector<double>(in_shape, hi[i])});
   }
-  const json base = {{"tool", "nncert"}, {"model", args.name}, {"threads", args.threads}};
+  const json base = {{"tool", "nncert"},
+                     {"model", args.name},
+                     {"threads", args.threads},
+                     {"mallopt", args.mallopt}};
   if (args.breakdown)
     return breakdown(g, boxes[0], args, base);
 
