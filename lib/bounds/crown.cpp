@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <new>
 #include <vector>
@@ -742,6 +743,7 @@ class Engine {
         }
       }
       lr *= ao.lr_decay;
+      NNCERT_RETURN_IF_ERROR(check_stop());
       NNCERT_ASSIGN_OR_RETURN(Tensor cur, backward(target, c, lower, &alphas, &tape));
       double total = 0;
       for (int64_t r = 0; r < s; ++r) {
@@ -761,16 +763,33 @@ class Engine {
   }
 
   // Both sides of C * value(target).
-  Expected<Interval> bound_rows(ValueId target, const Tensor& c) {
+  // Both sides of C * value(target) (only the lower one when `upper` is false: +inf above).
+  Expected<Interval> bound_rows(ValueId target, const Tensor& c, bool upper = true) {
     Interval r;
+    NNCERT_RETURN_IF_ERROR(check_stop());
     if (copt.alpha) {
       NNCERT_ASSIGN_OR_RETURN(r.lo, optimise(target, c, true));
-      NNCERT_ASSIGN_OR_RETURN(r.hi, optimise(target, c, false));
+      if (upper) {
+        NNCERT_ASSIGN_OR_RETURN(r.hi, optimise(target, c, false));
+      }
     } else {
       NNCERT_ASSIGN_OR_RETURN(r.lo, backward(target, c, true, nullptr, nullptr));
-      NNCERT_ASSIGN_OR_RETURN(r.hi, backward(target, c, false, nullptr, nullptr));
+      if (upper) {
+        NNCERT_ASSIGN_OR_RETURN(r.hi, backward(target, c, false, nullptr, nullptr));
+      }
+    }
+    if (!upper) {
+      r.hi = Tensor(DType::kF64, r.lo.shape());
+      for (int64_t i = 0; i < r.hi.numel(); ++i)
+        r.hi.set(i, std::numeric_limits<double>::infinity());
     }
     return r;
+  }
+
+  Status check_stop() const {
+    if (copt.should_stop && copt.should_stop())
+      return Status(ErrorCode::kTimeout, "bound computation stopped (time limit or interrupt)");
+    return Status::ok();
   }
 
   // ---------------------------------------------------------------- intermediate bounds
@@ -1030,7 +1049,7 @@ Expected<CrownResult> crown_bounds(const Graph& g,
       }
       result.bounds = {v, v};
     } else {
-      NNCERT_ASSIGN_OR_RETURN(result.bounds, e.bound_rows(out, cm));
+      NNCERT_ASSIGN_OR_RETURN(result.bounds, e.bound_rows(out, cm, !crown.lower_only));
       if (crown.alpha) {
         // Never looser than CROWN: alpha starts from CROWN's lines, but the intermediate bounds
         // it optimised change the default lines too, so keep the better of the two per row.

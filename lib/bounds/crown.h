@@ -7,6 +7,7 @@
 // sparse_intermediate_bounds = False). Computed in float64.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "bounds/ibp.h"
@@ -38,6 +39,12 @@ struct CrownOptions {
   bool intersect_ibp = false;  // intersect every CROWN bound with the IBP one (never looser)
   bool alpha = false;          // alpha-CROWN
   AlphaOptions alpha_options;
+  // Only the lower bounds of C * output are wanted (verification: margins must be positive);
+  // the upper bounds come back as +inf and cost nothing. Intermediate bounds keep both sides.
+  bool lower_only = false;
+  // Polled before every backward pass and alpha-CROWN step; when it returns true the computation
+  // stops with kTimeout (time limits, Ctrl-C).
+  std::function<bool()> should_stop;
 };
 
 // Bounds of C * (first graph output) over the input boxes; with c empty, C = identity (every

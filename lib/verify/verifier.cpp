@@ -1,0 +1,254 @@
+#include "verify/verifier.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "bounds/ibp.h"
+
+namespace nncert {
+
+const char* verdict_name(Verdict v) {
+  switch (v) {
+    case Verdict::kVerified:
+      return "verified";
+    case Verdict::kFalsified:
+      return "falsified";
+    case Verdict::kUnknown:
+      return "unknown";
+    case Verdict::kTimeout:
+      return "timeout";
+    case Verdict::kError:
+      return "error";
+    case Verdict::kNotRun:
+      return "not_run";
+  }
+  return "unknown";
+}
+
+const char* method_name(Method m) {
+  switch (m) {
+    case Method::kAttack:
+      return "attack";
+    case Method::kIbp:
+      return "ibp";
+    case Method::kCrown:
+      return "crown";
+    case Method::kAlphaCrown:
+      return "alpha-crown";
+  }
+  return "?";
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Rows {
+  std::vector<std::vector<double>> c;
+  std::vector<double> rhs;
+  std::vector<char> strict;
+  std::vector<int64_t> term;
+};
+
+Rows region_rows(const PropertyCase& pc) {
+  Rows r;
+  for (size_t t = 0; t < pc.unsafe.size(); ++t)
+    for (const OutputConstraint& oc : pc.unsafe[t].all) {
+      r.c.push_back(oc.coeffs);
+      r.rhs.push_back(oc.rhs);
+      r.strict.push_back(oc.strict ? 1 : 0);
+      r.term.push_back(static_cast<int64_t>(t));
+    }
+  return r;
+}
+
+// Every term has a row whose lower bound refutes it.
+bool all_terms_refuted(const PropertyCase& pc, const Rows& rows, const std::vector<double>& lo) {
+  std::vector<char> refuted(pc.unsafe.size(), 0);
+  for (size_t k = 0; k < rows.rhs.size(); ++k) {
+    const double l = lo[k];
+    if (std::isnan(l))
+      continue;
+    if (rows.strict[k] ? l >= rows.rhs[k] : l > rows.rhs[k])
+      refuted[static_cast<size_t>(rows.term[k])] = 1;
+  }
+  return std::all_of(refuted.begin(), refuted.end(), [](char c) { return c != 0; });
+}
+
+}  // namespace
+
+PropertyResult verify_property(const AttackModel& model,
+                               const Property& p,
+                               const VerifyOptions& o) {
+  const auto t0 = Clock::now();
+  PropertyResult res;
+  auto finish = [&](Verdict v) {
+    res.verdict = v;
+    res.time_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    return res;
+  };
+  if (Status st = p.validate(); !st.is_ok()) {
+    res.message = st.message();
+    return finish(Verdict::kError);
+  }
+  if (p.num_inputs != model.num_inputs() || p.num_outputs != model.num_outputs()) {
+    res.message = "the property has " + std::to_string(p.num_inputs) + " inputs and " +
+                  std::to_string(p.num_outputs) + " outputs; the model has " +
+                  std::to_string(model.num_inputs()) + " and " +
+                  std::to_string(model.num_outputs());
+    return finish(Verdict::kError);
+  }
+  const auto deadline = o.timeout_s > 0 ? t0 + std::chrono::duration_cast<Clock::duration>(
+                                                   std::chrono::duration<double>(o.timeout_s))
+                                        : Clock::time_point::max();
+  bool timed_out = false, stopped = false;
+  auto should_stop = [&]() {
+    if (o.should_stop && o.should_stop()) {
+      stopped = true;
+      return true;
+    }
+    if (Clock::now() >= deadline) {
+      timed_out = true;
+      return true;
+    }
+    return false;
+  };
+
+  res.regions.resize(p.cases.size());
+  std::vector<Rows> rows(p.cases.size());
+  std::vector<int64_t> open;
+  for (size_t ci = 0; ci < p.cases.size(); ++ci) {
+    rows[ci] = region_rows(p.cases[ci]);
+    RegionResult& rr = res.regions[ci];
+    rr.rhs = rows[ci].rhs;
+    rr.row_term = rows[ci].term;
+    rr.lower.assign(rows[ci].rhs.size(), -std::numeric_limits<double>::infinity());
+    if (p.cases[ci].unsafe.empty()) {
+      rr.verified = true;
+      rr.method = "trivial";  // nothing is unsafe in this region
+    } else {
+      open.push_back(static_cast<int64_t>(ci));
+    }
+  }
+
+  // A dataset sample the model already gets wrong: the clean point is the counterexample.
+  if (p.sample_index && !p.cases.empty() && p.cases[0].input.kind != Perturbation::Kind::kBox) {
+    auto ce = check_counterexample(model, p, 0, p.cases[0].input.center);
+    if (!ce) {
+      res.message = ce.status().message();
+      return finish(Verdict::kError);
+    }
+    if (*ce) {
+      res.counterexample = std::move(**ce);
+      res.counterexample->found_by = "clean";
+      res.method = "clean";
+      res.message = "the unperturbed sample is misclassified";
+      return finish(Verdict::kFalsified);
+    }
+  }
+
+  std::vector<std::string> errors;
+  int bound_methods = 0, bound_errors = 0;
+  const Graph& g = model.single();
+  for (Method m : o.methods) {
+    if (open.empty() || should_stop())
+      break;
+    const auto tm = Clock::now();
+    if (m == Method::kAttack) {
+      AttackOptions ao = o.attack;
+      ao.threads = o.threads;
+      ao.should_stop = should_stop;
+      auto ce = attack(model, p, ao, open);
+      res.method_times.emplace_back("attack",
+                                    std::chrono::duration<double>(Clock::now() - tm).count());
+      if (!ce) {
+        errors.push_back(std::string("attack: ") + ce.status().message());
+        continue;
+      }
+      if (*ce) {
+        res.counterexample = std::move(**ce);
+        res.method = res.counterexample->found_by;
+        return finish(Verdict::kFalsified);
+      }
+      continue;
+    }
+    ++bound_methods;
+    bool method_failed = false;
+    std::vector<int64_t> still_open;
+    for (int64_t ci : open) {
+      if (method_failed || should_stop()) {
+        still_open.push_back(ci);
+        continue;
+      }
+      const PropertyCase& pc = p.cases[static_cast<size_t>(ci)];
+      const Rows& r = rows[static_cast<size_t>(ci)];
+      BoundOptions bo;
+      bo.dtype = DType::kF64;
+      bo.threads = o.threads;
+      Expected<Interval> b = Status::ok();
+      if (m == Method::kIbp) {
+        auto box =
+            enclosing_box(pc.input, g.value(g.inputs()[0]).shape, !pc.input.constraints.empty());
+        if (!box)
+          b = box.status();
+        else
+          b = ibp_spec(g, {*box}, r.c, bo);
+      } else {
+        CrownOptions co;
+        co.alpha = m == Method::kAlphaCrown;
+        co.alpha_options = o.alpha;
+        co.lower_only = true;
+        co.should_stop = should_stop;
+        auto cr = crown_bounds(g, std::vector<Perturbation>{pc.input}, r.c, bo, co);
+        if (!cr)
+          b = cr.status();
+        else
+          b = std::move(cr->bounds);
+      }
+      if (!b) {
+        if (b.status().code() != ErrorCode::kTimeout) {
+          errors.push_back(std::string(method_name(m)) + ": " + b.status().message());
+          method_failed = true;
+        }
+        still_open.push_back(ci);
+        continue;
+      }
+      RegionResult& rr = res.regions[static_cast<size_t>(ci)];
+      const std::vector<double> lo = b->lo.to_double_vector();
+      for (size_t k = 0; k < lo.size() && k < rr.lower.size(); ++k)
+        rr.lower[k] = std::max(rr.lower[k], lo[k]);  // every method's bound is sound
+      if (all_terms_refuted(pc, r, rr.lower)) {
+        rr.verified = true;
+        rr.method = method_name(m);
+      } else {
+        still_open.push_back(ci);
+      }
+    }
+    if (method_failed)
+      ++bound_errors;
+    res.method_times.emplace_back(method_name(m),
+                                  std::chrono::duration<double>(Clock::now() - tm).count());
+    if (still_open.empty() && !open.empty())
+      res.method = method_name(m);
+    open = std::move(still_open);
+  }
+  for (size_t i = 0; i < errors.size(); ++i)
+    res.message += (i ? "; " : "") + errors[i];
+  if (open.empty()) {
+    if (res.method.empty())
+      res.method = "trivial";
+    return finish(Verdict::kVerified);
+  }
+  if (stopped)
+    return finish(Verdict::kNotRun);
+  if (timed_out)
+    return finish(Verdict::kTimeout);
+  if (bound_methods > 0 && bound_errors == bound_methods)
+    return finish(Verdict::kError);
+  if (res.message.empty())
+    res.message = "not decided by the methods run";
+  return finish(Verdict::kUnknown);
+}
+
+}  // namespace nncert

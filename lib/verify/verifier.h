@@ -1,0 +1,66 @@
+// The incomplete verification pipeline for one property: quick falsification (random points,
+// then PGD), then IBP -> CROWN -> alpha-CROWN on the regions still open, stopping at the first
+// method that decides every region. Complete verification (branch and bound) plugs in after
+// alpha-CROWN.
+//
+// A region is verified when every unsafe term is refuted: some constraint a . y <= b of the term
+// has lower_bound(a . f(x)) > b over the region (>= b for a strict constraint). The property is
+// verified when every region is, falsified when a checked counterexample exists.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bounds/crown.h"
+#include "verify/attack.h"
+
+namespace nncert {
+
+enum class Verdict { kVerified, kFalsified, kUnknown, kTimeout, kError, kNotRun };
+const char* verdict_name(Verdict v);  // "verified", "falsified", "unknown", "timeout", ...
+
+// Methods the pipeline runs, in order. `methods` of VerifyOptions selects a subset.
+enum class Method { kAttack, kIbp, kCrown, kAlphaCrown };
+const char* method_name(Method m);  // "attack", "ibp", "crown", "alpha-crown"
+
+struct VerifyOptions {
+  std::vector<Method> methods = {
+      Method::kAttack, Method::kIbp, Method::kCrown, Method::kAlphaCrown};
+  double timeout_s = 0;  // per property; 0 = none
+  int threads = 0;
+  AttackOptions attack;
+  AlphaOptions alpha;
+  std::function<bool()> should_stop;  // external stop (interrupt, global timeout)
+};
+
+// Bounds of one region's constraint rows by the method that last ran on it.
+struct RegionResult {
+  bool verified = false;
+  std::string method;             // method that verified it ("" when open)
+  std::vector<double> lower;      // per constraint row (terms in order, constraints in order)
+  std::vector<double> rhs;        // the rows' right-hand sides
+  std::vector<int64_t> row_term;  // the term of each row
+};
+
+struct PropertyResult {
+  Verdict verdict = Verdict::kNotRun;
+  std::string method;   // what decided it ("pgd", "random", "ibp", "crown", "alpha-crown", "clean")
+  std::string message;  // error text, or why it is unknown
+  std::optional<Counterexample> counterexample;
+  std::vector<RegionResult> regions;
+  std::vector<std::pair<std::string, double>> method_times;  // seconds per method that ran
+  double time_s = 0;
+};
+
+// Runs the pipeline. The graph must be prepared and specialised to one sample (first input,
+// first output). Errors in the pipeline are reported in the result (verdict kError), not
+// returned.
+PropertyResult verify_property(const AttackModel& model,
+                               const Property& property,
+                               const VerifyOptions& options);
+
+}  // namespace nncert
