@@ -24,7 +24,8 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libeigen3-dev libboost-graph-dev libz3-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
-  nlohmann-json3-dev libcli11-dev catch2 zlib1g-dev
+  nlohmann-json3-dev libcli11-dev catch2 zlib1g-dev libssl-dev libyaml-cpp-dev
+  python3-jsonschema libxml2-utils
 )
 
 as_root() {

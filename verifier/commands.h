@@ -14,5 +14,7 @@ namespace nncert::cli {
 void add_info_command(CLI::App& app, int (*&run)());
 void add_run_command(CLI::App& app, int (*&run)());
 void add_bounds_command(CLI::App& app, int (*&run)());
+void add_verify_command(CLI::App& app, int (*&run)());
+void add_gate_command(CLI::App& app, int (*&run)());
 
 }  // namespace nncert::cli

@@ -17,6 +17,9 @@ enum ExitCode : int {
   kExitOutOfMemory = 8,
   kExitTimeout = 9,
   kExitInterrupted = 10,
+  // verify-model gate only: 1 is "the gate failed" there, so its internal errors use 11.
+  kExitGateFailed = 1,
+  kExitGateInternal = 11,
 };
 
 ExitCode exit_code_for(ErrorCode code);

@@ -1,5 +1,6 @@
-// verify-model: the nncert command line. Subcommands: info, run, bounds (more arrive with
-// the verifier). Exit codes: verifier/exit_codes.h, docs/cli.md.
+// verify-model: the nncert command line. Subcommands: info, run, bounds, verify,
+// gate. Exit codes:
+// verifier/exit_codes.h, docs/cli.md.
 #include <cstdio>
 #include <exception>
 
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
   add_info_command(app, run);
   add_run_command(app, run);
   add_bounds_command(app, run);
+  add_verify_command(app, run);
+  add_gate_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
