@@ -139,6 +139,14 @@ int run_verify() {
     return kExitInterrupted;
   if (report.global_timeout)
     return kExitTimeout;
+  // A property that could not be checked (malformed VNNLIB, a model that does not load, a shape
+  // mismatch) makes the exit code that error's; the report has every property's verdict.
+  for (const ReportEntry& e : report.entries)
+    if (e.result.verdict == Verdict::kError) {
+      std::fprintf(stderr, "verify-model: %s: %s\n", e.name.c_str(), e.result.message.c_str());
+      const ExitCode code = exit_code_for(e.result.error);
+      return code == kExitOk ? kExitRuntime : code;
+    }
   return kExitOk;
 }
 

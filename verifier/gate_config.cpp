@@ -39,6 +39,10 @@ nlohmann::json yaml_to_json(const YAML::Node& n) {
         return false;
       if (s == "null" || s == "~")
         return nullptr;
+      // Numbers only in decimal / scientific notation ("inf" or "nan" stay strings).
+      if (s.find_first_not_of("0123456789+-.eE") != std::string::npos ||
+          s.find_first_of("0123456789") == std::string::npos)
+        return s;
       try {
         size_t used = 0;
         const long long i = std::stoll(s, &used);
@@ -288,7 +292,7 @@ Expected<GateConfig> load_gate_config(const std::string& path) {
       if (!dj.contains("eps"))
         return r.error(dk + ".eps", "missing");
       NNCERT_RETURN_IF_ERROR(r.number(dj, "eps", dk, d.eps));
-      if (dj.contains("norm") && dj["norm"].is_number())
+      if (dj.contains("norm") && dj["norm"].is_number_integer())
         d.norm = std::to_string(dj["norm"].get<int64_t>());
       else
         NNCERT_RETURN_IF_ERROR(r.string(dj, "norm", dk, d.norm));

@@ -217,7 +217,7 @@ GateOutcome evaluate_gate(const GateConfig& config,
         if (config.regression.no_new_falsified)
           add(g.regressions,
               check,
-              "'" + e.name + "' verified in the baseline stays unfalsified",
+              "'" + e.name + "' (verified in the baseline) must not become falsified",
               "falsified",
               false);
       } else {
@@ -225,7 +225,7 @@ GateOutcome evaluate_gate(const GateConfig& config,
         if (config.regression.no_lost_verified)
           add(g.regressions,
               check,
-              "'" + e.name + "' verified in the baseline stays verified",
+              "'" + e.name + "' (verified in the baseline) must stay verified",
               now,
               false);
       }

@@ -44,6 +44,8 @@ nlohmann::json entry_json(const ReportEntry& e, size_t id) {
   j["method"] = r.method.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.method);
   if (!r.message.empty())
     j["message"] = r.message;
+  if (r.verdict == Verdict::kError && r.error != ErrorCode::kOk)
+    j["error_kind"] = error_code_name(r.error);
   j["time_s"] = r.time_s;
   j["timeout_s"] = e.timeout_s;
   nlohmann::json mt = nlohmann::json::object();

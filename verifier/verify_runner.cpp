@@ -1,5 +1,6 @@
 #include "verifier/verify_runner.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -78,7 +79,7 @@ Expected<std::unique_ptr<AttackModel>> prepare_model(const ModelSlot& slot,
     info.inputs.push_back({{"name", g.value(v).name}, {"shape", g.value(v).shape}});
   for (ValueId v : g.outputs())
     info.outputs.push_back({{"name", g.value(v).name}, {"shape", g.value(v).shape}});
-  NNCERT_ASSIGN_OR_RETURN(AttackModel am, AttackModel::create(g, 32, rs.verify.threads));
+  NNCERT_ASSIGN_OR_RETURN(AttackModel am, AttackModel::create(g, std::clamp<int64_t>(rs.verify.attack.restarts, 1, 64), rs.verify.threads));
   return std::make_unique<AttackModel>(std::move(am));
 }
 
@@ -253,12 +254,14 @@ Status run_jobs(std::vector<Job>& jobs, const RunSettings& rs, Report& report) {
     if (!slot.status.is_ok()) {
       e.result.verdict = Verdict::kError;
       e.result.message = slot.status.to_string();
+      e.result.error = slot.status.code();
     } else {
       if (!job.property && job.build) {
         auto p = job.build(slot.model->num_outputs());
         if (!p) {
           e.result.verdict = Verdict::kError;
           e.result.message = p.status().to_string();
+          e.result.error = p.status().code();
         } else {
           job.property = std::make_shared<Property>(std::move(*p));
         }
@@ -267,6 +270,7 @@ Status run_jobs(std::vector<Job>& jobs, const RunSettings& rs, Report& report) {
         if (!p) {
           e.result.verdict = Verdict::kError;
           e.result.message = p.status().to_string();
+          e.result.error = p.status().code();
         } else {
           job.property = std::make_shared<Property>(std::move(*p));
         }

@@ -9,7 +9,8 @@ fi
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${NNCERT_BIN:-$root/build/bin/verify-model}"
 onnx="$3"
-pkill -f "verify-model verify" 2>/dev/null || true
+# Leftovers of an earlier instance (only this binary's verify runs).
+pkill -f "^$bin verify" 2>/dev/null || true
 if [ ! -x "$bin" ]; then
   echo "prepare_instance.sh: $bin not found (run install_tool.sh v1)" >&2
   exit 1

@@ -1,6 +1,7 @@
 #include "verify/attack.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -195,6 +196,10 @@ Expected<AttackModel> AttackModel::create(const Graph& g, int64_t batch, int thr
     Graph gb = g;
     Shape bs = s;
     bs[0] = batch;
+    // A static batch of 1 (most exported models) is re-opened: shape inference then either
+    // succeeds at `batch` or fails (e.g. a Reshape to a constant [1, n]), and the comparison
+    // below catches a graph that runs but mixes samples.
+    gb.value(gb.inputs()[0]).shape[0] = -1;
     if (specialize_inputs(gb, {bs}).is_ok() && gb.value(gb.outputs()[0]).shape_known &&
         shape_numel(gb.value(gb.outputs()[0]).shape) == batch * m.n_out_) {
       // Check that the batched copy computes the same as the single one (a Reshape to a fixed

@@ -16,12 +16,13 @@
 namespace nncert {
 
 struct AttackOptions {
-  int random_samples = 128;  // uniform points per region (first: the region's centre)
-  int restarts = 8;          // PGD starts per region (random points of the region)
-  int steps = 40;            // PGD steps per start
+  int random_samples = 64;  // uniform points per region (first: the region's centre)
+  int restarts = 8;         // PGD starts per region (random points of the region)
+  int steps = 20;           // PGD steps per start
   double step = 0.25;        // first step, relative to the region's radius; decays to 1/10
   uint64_t seed = 1;
   int threads = 0;
+  double max_seconds = 0;  // time budget of the whole search (0 = none)
   std::function<bool()> should_stop;  // polled between batches; stops the search (not an error)
 };
 
@@ -39,7 +40,8 @@ class AttackModel {
  public:
   // `g` must be prepared and specialised to one sample; its first input receives the property's
   // x (reshaped), the first output gives y.
-  static Expected<AttackModel> create(const Graph& g, int64_t batch = 32, int threads = 0);
+  // The batch should match AttackOptions::restarts (every PGD start is one row).
+  static Expected<AttackModel> create(const Graph& g, int64_t batch = 8, int threads = 0);
 
   // Outputs (flat, float64 computation) for one input.
   Expected<std::vector<double>> evaluate(const std::vector<double>& x) const;

@@ -90,6 +90,7 @@ PropertyResult verify_property(const AttackModel& model,
   };
   if (Status st = p.validate(); !st.is_ok()) {
     res.message = st.message();
+    res.error = st.code();
     return finish(Verdict::kError);
   }
   if (p.num_inputs != model.num_inputs() || p.num_outputs != model.num_outputs()) {
@@ -97,6 +98,7 @@ PropertyResult verify_property(const AttackModel& model,
                   std::to_string(p.num_outputs) + " outputs; the model has " +
                   std::to_string(model.num_inputs()) + " and " +
                   std::to_string(model.num_outputs());
+    res.error = ErrorCode::kShapeMismatch;
     return finish(Verdict::kError);
   }
   const auto deadline = o.timeout_s > 0 ? t0 + std::chrono::duration_cast<Clock::duration>(
@@ -137,6 +139,7 @@ PropertyResult verify_property(const AttackModel& model,
     auto ce = check_counterexample(model, p, 0, p.cases[0].input.center);
     if (!ce) {
       res.message = ce.status().message();
+      res.error = ce.status().code();
       return finish(Verdict::kError);
     }
     if (*ce) {
@@ -149,6 +152,7 @@ PropertyResult verify_property(const AttackModel& model,
   }
 
   std::vector<std::string> errors;
+  ErrorCode first_error = ErrorCode::kOk;
   int bound_methods = 0, bound_errors = 0;
   const Graph& g = model.single();
   for (Method m : o.methods) {
@@ -159,6 +163,8 @@ PropertyResult verify_property(const AttackModel& model,
       AttackOptions ao = o.attack;
       ao.threads = o.threads;
       ao.should_stop = should_stop;
+      if (ao.max_seconds <= 0 && o.timeout_s > 0)
+        ao.max_seconds = o.timeout_s * o.attack_time_fraction;
       auto ce = attack(model, p, ao, open);
       res.method_times.emplace_back("attack",
                                     std::chrono::duration<double>(Clock::now() - tm).count());
@@ -208,6 +214,8 @@ PropertyResult verify_property(const AttackModel& model,
       }
       if (!b) {
         if (b.status().code() != ErrorCode::kTimeout) {
+          if (first_error == ErrorCode::kOk)
+            first_error = b.status().code();
           errors.push_back(std::string(method_name(m)) + ": " + b.status().message());
           method_failed = true;
         }
@@ -244,8 +252,10 @@ PropertyResult verify_property(const AttackModel& model,
     return finish(Verdict::kNotRun);
   if (timed_out)
     return finish(Verdict::kTimeout);
-  if (bound_methods > 0 && bound_errors == bound_methods)
+  if (bound_methods > 0 && bound_errors == bound_methods) {
+    res.error = first_error;
     return finish(Verdict::kError);
+  }
   if (res.message.empty())
     res.message = "not decided by the methods run";
   return finish(Verdict::kUnknown);

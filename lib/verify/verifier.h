@@ -33,6 +33,9 @@ struct VerifyOptions {
   double timeout_s = 0;  // per property; 0 = none
   int threads = 0;
   AttackOptions attack;
+  // Share of the property's timeout the attack may use before bounds are tried (when a timeout
+  // is set and attack.max_seconds is 0).
+  double attack_time_fraction = 0.25;
   AlphaOptions alpha;
   std::function<bool()> should_stop;  // external stop (interrupt, global timeout)
 };
@@ -50,6 +53,7 @@ struct PropertyResult {
   Verdict verdict = Verdict::kNotRun;
   std::string method;   // what decided it ("pgd", "random", "ibp", "crown", "alpha-crown", "clean")
   std::string message;  // error text, or why it is unknown
+  ErrorCode error = ErrorCode::kOk;  // for kError: what kind of error (exit codes map from it)
   std::optional<Counterexample> counterexample;
   std::vector<RegionResult> regions;
   std::vector<std::pair<std::string, double>> method_times;  // seconds per method that ran
