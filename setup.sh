@@ -2,8 +2,8 @@
 # nncert setup: installs the Debian packages nncert builds with (idempotently), configures and
 # builds, then runs the requested job.
 #
-#   ./setup.sh demo    install + build + load the bundled MNIST model, print its summary, run
-#                      it on a bundled digit and bound its margins over an Linf ball with CROWN
+#   ./setup.sh demo    install + build + verify the bundled MNIST model: a VNNLIB property of
+#                      one digit, then robustness of 20 bundled digits, and show the report
 #                      (the README's first quick-start command)
 #   ./setup.sh test    install + build + run the whole test suite (the README's second command,
 #                      and what CI runs)
@@ -63,22 +63,34 @@ case "$job" in
   demo)
     install_deps
     build
+    bin="$BUILD_DIR/bin/verify-model"
     echo
     echo "== verify-model info verifier/examples/mnist_a_adv.onnx"
-    "$BUILD_DIR/bin/verify-model" info verifier/examples/mnist_a_adv.onnx
+    "$bin" info verifier/examples/mnist_a_adv.onnx
     echo
-    echo "== verify-model run verifier/examples/mnist_a_adv.onnx --input verifier/examples/mnist_digit7.json"
-    "$BUILD_DIR/bin/verify-model" run verifier/examples/mnist_a_adv.onnx \
-      --input verifier/examples/mnist_digit7.json --output "$BUILD_DIR/mnist_digit7.out.json"
-    echo "output written to $BUILD_DIR/mnist_digit7.out.json; predicted class:"
-    grep -A1 '"argmax"' "$BUILD_DIR/mnist_digit7.out.json" | tail -1 | tr -d ' ,'
+    echo "== verify-model verify: is the bundled digit (a 7) classified 7 for every input within"
+    echo "   L-inf 0.1 of it? (VNNLIB property examples/gate/digit7_linf01.vnnlib)"
+    "$bin" verify verifier/examples/mnist_a_adv.onnx examples/gate/digit7_linf01.vnnlib \
+      --report "$BUILD_DIR/demo-vnnlib-report.json"
     echo
-    echo "== verify-model bounds verifier/examples/mnist_a_adv.onnx --method crown: lower bounds of"
-    echo "   f_7(x) - f_j(x), j != 7, over the Linf ball of radius 0.1 around the digit (clipped to"
-    echo "   [0, 1]); all positive = the prediction 7 is proven robust there"
-    "$BUILD_DIR/bin/verify-model" bounds verifier/examples/mnist_a_adv.onnx \
-      --box verifier/examples/mnist_digit7_linf01.json \
-      --spec-matrix verifier/examples/margins_label7.json --method crown
+    echo "== verify-model verify --dataset: robustness of the first 20 bundled MNIST digits at"
+    echo "   L-inf eps = 0.02 (attack, then IBP, CROWN, alpha-CROWN per sample)"
+    "$bin" verify verifier/examples/mnist_a_adv.onnx \
+      --dataset examples/data/mnist100-images-idx3-ubyte.gz \
+      --labels examples/data/mnist100-labels-idx1-ubyte.gz \
+      --eps 0.02 --samples 0:20 --report "$BUILD_DIR/demo-report.json"
+    echo
+    echo "== the report ($BUILD_DIR/demo-report.json, schema docs/report-schema.md): summary and"
+    echo "   the first sample"
+    if command -v python3 >/dev/null; then
+      python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); p=r["properties"][0]
+print(json.dumps(r["summary"], indent=2))
+print(json.dumps({k: p[k] for k in ("name", "verdict", "method", "time_s", "method_times")}, indent=2))
+print("margins (lower bounds of f_label - f_j):", [round(m, 3) for m in p["regions"][0]["margins"]])' \
+        "$BUILD_DIR/demo-report.json"
+    else
+      head -c 1500 "$BUILD_DIR/demo-report.json"
+    fi
     ;;
   test)
     install_deps

@@ -31,6 +31,7 @@ struct VerifyCmdOptions {
   AlphaOptions alpha;
   AttackOptions attack;
   bool no_normalize = false;
+  bool unsafe_rounding = false;
 } g_v;
 
 int run_verify() {
@@ -79,6 +80,7 @@ int run_verify() {
   rs.verify.threads = g_v.threads;
   rs.verify.alpha = g_v.alpha;
   rs.verify.attack = g_v.attack;
+  rs.verify.safe_rounding = !g_v.unsafe_rounding;
   rs.global_timeout = g_v.global_timeout;
   rs.quiet = g_v.quiet;
   rs.nnet_normalize = !g_v.no_normalize;
@@ -193,6 +195,9 @@ void add_verify_command(CLI::App& app, int (*&run)()) {
   sub->add_option("--attack-samples", g_v.attack.random_samples, "random points per region")
       ->check(CLI::Range(0, 10000000));
   sub->add_option("--seed", g_v.attack.seed, "random seed of the attack");
+  sub->add_flag("--no-safe-rounding",
+                g_v.unsafe_rounding,
+                "skip the floating-point slack on bounds (slightly tighter, not rounding-safe)");
   sub->add_flag("--no-normalization",
                 g_v.no_normalize,
                 ".nnet: leave out input clipping/normalisation and output de-normalisation");

@@ -180,6 +180,7 @@ nlohmann::json run_settings_json(const RunSettings& s) {
   return {{"methods", methods},
           {"global_timeout_s", s.global_timeout},
           {"threads", s.verify.threads},
+          {"safe_rounding", s.verify.safe_rounding},
           {"alpha", {{"iterations", s.verify.alpha.iterations}, {"lr", s.verify.alpha.lr}}},
           {"attack",
            {{"random_samples", s.verify.attack.random_samples},

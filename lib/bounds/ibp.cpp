@@ -286,9 +286,45 @@ Expected<Interval> ibp_spec(const Graph& g,
       }
     }
     const Interval& h = all[static_cast<size_t>(ll->h)];
-    return affine_interval(cw, cb, h.lo, h.hi, options.dtype);
+    Interval r = affine_interval(cw, cb, h.lo, h.hi, options.dtype);
+    if (options.safe_rounding) {
+      // Folding C into W and the dot products round: move outward by (k + n + 8) u times the
+      // magnitude sum_i (sum_j |c_rj w_ij|) max|h_i| + sum_j |c_rj b_j| (a bound on every term).
+      const double u = std::ldexp(1.0, options.dtype == DType::kF32 ? -23 : -52);
+      for (size_t row = 0; row < c.size(); ++row) {
+        double mag = 0;
+        for (int64_t i = 0; i < ll->k; ++i) {
+          double a = 0;
+          for (int64_t j = 0; j < ll->n; ++j)
+            a += std::abs(c[row][static_cast<size_t>(j)] * ll->w[static_cast<size_t>(i * ll->n + j)]);
+          mag += a * std::max(std::abs(h.lo.get(i)), std::abs(h.hi.get(i)));
+        }
+        for (int64_t j = 0; j < ll->n; ++j)
+          mag += std::abs(c[row][static_cast<size_t>(j)] * ll->b[static_cast<size_t>(j)]);
+        const double slack = static_cast<double>(ll->k + ll->n + 8) * u * mag * (1 + 1e-6);
+        const auto ri = static_cast<int64_t>(row);
+        r.lo.set(ri, r.lo.get(ri) - slack);
+        r.hi.set(ri, r.hi.get(ri) + slack);
+      }
+    }
+    return r;
   }
-  return affine_interval(c, std::vector<double>(c.size(), 0.0), y.lo, y.hi, options.dtype);
+  Interval r = affine_interval(c, std::vector<double>(c.size(), 0.0), y.lo, y.hi, options.dtype);
+  if (options.safe_rounding) {
+    const double u = std::ldexp(1.0, options.dtype == DType::kF32 ? -23 : -52);
+    const int64_t n = y.lo.numel();
+    for (size_t row = 0; row < c.size(); ++row) {
+      double mag = 0;
+      for (int64_t j = 0; j < n; ++j)
+        mag += std::abs(c[row][static_cast<size_t>(j)]) *
+               std::max(std::abs(y.lo.get(j)), std::abs(y.hi.get(j)));
+      const double slack = static_cast<double>(n + 8) * u * mag * (1 + 1e-6);
+      const auto ri = static_cast<int64_t>(row);
+      r.lo.set(ri, r.lo.get(ri) - slack);
+      r.hi.set(ri, r.hi.get(ri) + slack);
+    }
+  }
+  return r;
 }
 
 }  // namespace nncert

@@ -192,6 +192,7 @@ PropertyResult verify_property(const AttackModel& model,
       BoundOptions bo;
       bo.dtype = DType::kF64;
       bo.threads = o.threads;
+      bo.safe_rounding = o.safe_rounding;
       Expected<Interval> b = Status::ok();
       if (m == Method::kIbp) {
         auto box =

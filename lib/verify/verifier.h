@@ -31,6 +31,9 @@ struct VerifyOptions {
   std::vector<Method> methods = {
       Method::kAttack, Method::kIbp, Method::kCrown, Method::kAlphaCrown};
   double timeout_s = 0;  // per property; 0 = none
+  // Bounds move outward by a slack that covers floating-point rounding (docs/bounds.md), so a
+  // "verified" also holds for the exact real-valued network computation of the float64 math.
+  bool safe_rounding = true;
   int threads = 0;
   AttackOptions attack;
   // Share of the property's timeout the attack may use before bounds are tried (when a timeout

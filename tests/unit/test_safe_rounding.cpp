@@ -59,3 +59,39 @@ TEST_CASE("safe rounding widens IBP, CROWN and alpha-CROWN bounds by a tiny slac
     }
   }
 }
+
+TEST_CASE("safe rounding widens IBP bounds of C * y (folded into the last layer) too",
+          "[bounds][safe]") {
+  for (const char* name : {"mlp_relu", "acas_like", "cnn_small"}) {
+    INFO("fixture " << name);
+    const std::string dir = test::data_path(std::string("fixtures/") + name);
+    auto m = load_onnx(dir + "/model.onnx");
+    REQUIRE(m.has_value());
+    const auto cases = test::read_json(dir + "/cases.json");
+    const Shape shape = cases["input_shape"].get<Shape>();
+    const auto& c = cases["cases"][0];
+    std::vector<Interval> box{
+        {Tensor::from_vector<double>(shape, c["x_lower"].get<std::vector<double>>()),
+         Tensor::from_vector<double>(shape, c["x_upper"].get<std::vector<double>>())}};
+    const int64_t n_out = shape_numel(m->graph.value(m->graph.outputs()[0]).shape);
+    std::vector<std::vector<double>> spec;
+    for (int64_t j = 1; j < n_out; ++j) {
+      std::vector<double> row(static_cast<size_t>(n_out), 0.0);
+      row[0] = 1;
+      row[static_cast<size_t>(j)] = -1;
+      spec.push_back(row);
+    }
+    BoundOptions safe;
+    safe.safe_rounding = true;
+    auto plain = ibp_spec(m->graph, box, spec);
+    auto wide = ibp_spec(m->graph, box, spec, safe);
+    REQUIRE(plain.has_value());
+    REQUIRE(wide.has_value());
+    for (int64_t r = 0; r < plain->lo.numel(); ++r) {
+      const double w = plain->hi.get(r) - plain->lo.get(r);
+      CHECK(wide->lo.get(r) < plain->lo.get(r));
+      CHECK(wide->hi.get(r) > plain->hi.get(r));
+      CHECK(plain->lo.get(r) - wide->lo.get(r) < 1e-9 * (1 + w));
+    }
+  }
+}
