@@ -15,14 +15,16 @@ import sys
 
 def main():
     shared = sys.argv[1]
-    truth = {}
+    truth = {}  # (abs onnx, abs vnnlib) -> (benchmark, answer)
     for bench in sorted(os.listdir(shared)):
         gt = os.path.join(shared, bench, "ground_truth_resolved.csv")
         if not os.path.isfile(gt):
             continue
         with open(gt) as f:
             for row in csv.DictReader(f):
-                truth[(bench, row["onnx"], row["vnnlib"])] = row["answer"]
+                key = (os.path.realpath(os.path.join(shared, bench, row["onnx"])),
+                       os.path.realpath(os.path.join(shared, bench, row["vnnlib"])))
+                truth[key] = (bench, row["answer"])
     rows = []
     contradictions = []
     for path in sys.argv[2:]:
@@ -30,12 +32,11 @@ def main():
             r = json.load(f)
         for p in r["properties"]:
             src = p["source"]
-            inst = src.get("instances", "")
-            bench = os.path.basename(os.path.dirname(inst))
             model = r["models"][p["model"]]["path"]
-            onnx = os.path.relpath(model, os.path.dirname(inst))
-            key = (bench, onnx, p["name"])
-            ans = truth.get(key)
+            key = (os.path.realpath(model), os.path.realpath(src.get("path", "")))
+            parts = os.path.realpath(src.get("path", "")).split(os.sep)
+            guess = parts[parts.index("vnncomp") + 1] if "vnncomp" in parts[:-1] else "(other)"
+            bench, ans = truth.get(key, (guess, None))
             v = p["verdict"]
             ours = {"verified": "unsat", "falsified": "sat"}.get(v)
             decided = ours is not None and (p["timeout_s"] == 0 or p["time_s"] <= p["timeout_s"])
