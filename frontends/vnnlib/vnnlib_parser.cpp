@@ -2,10 +2,12 @@
 // s-expressions, producing linear atoms and the disjunctive normal form of each assert.
 // Grammar and semantics: docs/vnnlib.md.
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <string>
 #include <utility>
 
@@ -25,11 +27,20 @@ constexpr size_t kBytesPerIndex = 4;
 constexpr size_t kMaxTextBytes = size_t{1} << 31;
 constexpr int64_t kMaxAtomRefs = int64_t{1} << 31;
 
+// Byte classes for the tokenizer, by table: 1 = whitespace, 2 = ends a symbol ( ) ;
+constexpr std::array<uint8_t, 256> kClass = [] {
+  std::array<uint8_t, 256> t{};
+  for (unsigned char c : {' ', '\t', '\n', '\r', '\f', '\v'})
+    t[c] = 1;
+  for (unsigned char c : {'(', ')', ';'})
+    t[c] = 2;
+  return t;
+}();
 bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  return kClass[static_cast<unsigned char>(c)] == 1;
 }
 bool is_delimiter(char c) {
-  return is_space(c) || c == '(' || c == ')' || c == ';';
+  return kClass[static_cast<unsigned char>(c)] != 0;
 }
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
@@ -240,12 +251,41 @@ class Parser {
   }
 
   Status assertion(size_t open) {
-    Assert a;
-    a.offset = open;
-    NNCERT_RETURN_IF_ERROR(formula(1, &a.dnf));
+    Dnf& d = scratch(1);
+    NNCERT_RETURN_IF_ERROR(formula(1, &d));
     NNCERT_RETURN_IF_ERROR(close(open, "assert"));
-    file_.asserts.push_back(std::move(a));
+    Dnf& all = file_.conjunctions;
+    if (static_cast<int64_t>(all.atoms.size() + d.atoms.size()) >
+            std::min(options_.max_values, kMaxAtomRefs) ||
+        static_cast<int64_t>(all.starts.size() + d.size()) > kMaxAtomRefs)
+      return error(open,
+                   "the asserts up to this one hold more than " +
+                       std::to_string(options_.max_values) +
+                       " atoms in disjunctive normal form (VnnlibOptions::max_values)",
+                   ErrorCode::kUnsupported);
+    Assert a;
+    a.first = static_cast<uint32_t>(all.size());
+    const auto shift = static_cast<uint32_t>(all.atoms.size());
+    all.atoms.insert(all.atoms.end(), d.atoms.begin(), d.atoms.end());
+    for (size_t j = 1; j < d.starts.size(); ++j)
+      all.starts.push_back(d.starts[j] + shift);
+    a.last = static_cast<uint32_t>(all.size());
+    a.offset = open;
+    file_.asserts.push_back(a);
     return Status::ok();
+  }
+
+  // Normal forms under construction, one per nesting depth, reused so that reading an assert
+  // allocates nothing once the buffers have grown. A deque keeps references stable.
+  Dnf& scratch(int depth) {
+    while (static_cast<int>(scratch_.size()) <= depth)
+      scratch_.emplace_back();
+    return scratch_[depth];
+  }
+  // Sets d to true (one empty conjunction) or false (none) without giving up its buffers.
+  static void reset(Dnf* d, bool truth) {
+    d->atoms.clear();
+    d->starts.assign(truth ? 2 : 1, 0);
   }
 
   Status check_gaps(const std::vector<size_t>& decl, char letter) {
@@ -285,9 +325,7 @@ class Parser {
   }
 
   Status connective(bool is_and, size_t open, int depth, Dnf* out) {
-    *out = Dnf();
-    if (is_and)
-      out->starts.push_back(0);  // true: one empty conjunction
+    reset(out, is_and);  // (and) is true, (or) is false
     for (;;) {
       const Token& t = peek();
       if (t.kind == Tok::kClose) {
@@ -296,7 +334,7 @@ class Parser {
       }
       if (t.kind == Tok::kEnd)
         return unexpected(t, open, "");
-      Dnf child;
+      Dnf& child = scratch(depth + 1);
       NNCERT_RETURN_IF_ERROR(formula(depth + 1, &child));
       NNCERT_RETURN_IF_ERROR(is_and ? and_into(out, child, open) : or_into(out, child, open));
     }
@@ -316,7 +354,7 @@ class Parser {
     if (a == 0)
       return Status::ok();
     if (b == 0) {
-      *acc = Dnf();
+      reset(acc, false);
       return Status::ok();
     }
     if (a > options_.max_terms / b)
@@ -362,8 +400,7 @@ class Parser {
 
   // (op e1 e2 ... ek), k >= 2: the conjunction of (op e_i e_{i+1}) (SMT-LIB chaining).
   Status comparison(std::string_view op, size_t open, int depth, Dnf* out) {
-    *out = Dnf();
-    out->starts.push_back(0);
+    reset(out, true);
     bool is_false = false;
     int operands = 0;
     for (;;) {
@@ -385,7 +422,7 @@ class Parser {
       }
     }
     if (is_false) {
-      *out = Dnf();  // no conjunction: false
+      reset(out, false);
       return Status::ok();
     }
     out->starts.back() = static_cast<uint32_t>(out->atoms.size());
@@ -594,6 +631,7 @@ class Parser {
   bool has_peeked_ = false;
   Token peeked_;
   ParsedFile file_;
+  std::deque<Dnf> scratch_;
   Linear a_, b_;  // the operands of the comparison being read (reused: no allocation per atom)
   std::vector<std::pair<int64_t, double>> merged_;
 };
