@@ -1,17 +1,14 @@
-// Stage 1 of the VNNLIB reader: a hand-written tokenizer and recursive descent over the
-// s-expressions, producing linear atoms and the disjunctive normal form of each assert.
-// Grammar and semantics: docs/vnnlib.md.
+// Stage 1 of the VNNLIB reader: recursive descent over the tokens of vnnlib_lexer.h, producing
+// linear atoms and the disjunctive normal form of each assert. Grammar and semantics:
+// docs/vnnlib.md.
 #include <algorithm>
-#include <array>
-#include <charconv>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <deque>
 #include <string>
 #include <utility>
 
 #include "frontends/vnnlib/vnnlib_internal.h"
+#include "frontends/vnnlib/vnnlib_lexer.h"
 
 namespace nncert::vnnlib_detail {
 
@@ -27,91 +24,6 @@ constexpr size_t kBytesPerIndex = 4;
 constexpr size_t kMaxTextBytes = size_t{1} << 31;
 constexpr int64_t kMaxAtomRefs = int64_t{1} << 31;
 
-// Byte classes for the tokenizer, by table: 1 = whitespace, 2 = ends a symbol ( ) ;
-constexpr std::array<uint8_t, 256> kClass = [] {
-  std::array<uint8_t, 256> t{};
-  for (unsigned char c : {' ', '\t', '\n', '\r', '\f', '\v'})
-    t[c] = 1;
-  for (unsigned char c : {'(', ')', ';'})
-    t[c] = 2;
-  return t;
-}();
-bool is_space(char c) {
-  return kClass[static_cast<unsigned char>(c)] == 1;
-}
-bool is_delimiter(char c) {
-  return kClass[static_cast<unsigned char>(c)] != 0;
-}
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-
-// A token as it may appear in a message: control bytes escaped, long tokens cut.
-std::string quote(std::string_view s) {
-  constexpr size_t kMax = 40;
-  std::string out = "'";
-  for (size_t i = 0; i < s.size() && i < kMax; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c >= 0x7f) {
-      static const char* kHex = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > kMax)
-    out += "...";
-  return out + "'";
-}
-
-enum class Tok { kOpen, kClose, kSymbol, kEnd };
-
-struct Token {
-  Tok kind = Tok::kEnd;
-  std::string_view text;
-  size_t offset = 0;
-};
-
-std::string describe(const Token& t) {
-  switch (t.kind) {
-    case Tok::kOpen:
-      return "'('";
-    case Tok::kClose:
-      return "')'";
-    case Tok::kEnd:
-      return "the end of the file";
-    case Tok::kSymbol:
-      break;
-  }
-  return quote(t.text);
-}
-
-// X_<i> / Y_<i> with i in decimal without leading zeros (X_01 would alias X_1).
-bool parse_variable(std::string_view s, bool* output, int64_t* index) {
-  if (s.size() < 3 || (s[0] != 'X' && s[0] != 'Y') || s[1] != '_')
-    return false;
-  const std::string_view digits = s.substr(2);
-  if (digits.size() > 9 || (digits.size() > 1 && digits[0] == '0'))
-    return false;
-  int64_t v = 0;
-  for (char c : digits) {
-    if (!is_digit(c))
-      return false;
-    v = v * 10 + (c - '0');
-  }
-  *output = s[0] == 'Y';
-  *index = v;
-  return true;
-}
-
-bool looks_numeric(std::string_view s) {
-  if (is_digit(s[0]) || s[0] == '.')
-    return true;
-  return (s[0] == '-' || s[0] == '+') && s.size() > 1 && (is_digit(s[1]) || s[1] == '.');
-}
-
 // A linear expression: sum of coeff * variable plus a constant. Variables are keyed
 // 2 * index + (1 for outputs), so one sort orders them and the parity tells the side.
 struct Linear {
@@ -126,7 +38,8 @@ struct Linear {
 
 class Parser {
  public:
-  Parser(std::string_view text, const VnnlibOptions& options) : text_(text), options_(options) {}
+  Parser(std::string_view text, const VnnlibOptions& options)
+      : text_(text), options_(options), lexer_(text) {}
 
   Expected<ParsedFile> run() {
     for (;;) {
@@ -141,45 +54,8 @@ class Parser {
   }
 
  private:
-  // ---- tokens ----------------------------------------------------------------------------
-  Token lex() {
-    const size_t n = text_.size();
-    while (pos_ < n) {
-      const char c = text_[pos_];
-      if (is_space(c)) {
-        ++pos_;
-      } else if (c == ';') {
-        const void* nl = std::memchr(text_.data() + pos_, '\n', n - pos_);
-        pos_ = nl ? static_cast<size_t>(static_cast<const char*>(nl) - text_.data()) : n;
-      } else {
-        break;
-      }
-    }
-    if (pos_ >= n)
-      return {Tok::kEnd, {}, n};
-    const size_t start = pos_;
-    if (text_[pos_] == '(' || text_[pos_] == ')') {
-      ++pos_;
-      return {text_[start] == '(' ? Tok::kOpen : Tok::kClose, text_.substr(start, 1), start};
-    }
-    while (pos_ < n && !is_delimiter(text_[pos_]))
-      ++pos_;
-    return {Tok::kSymbol, text_.substr(start, pos_ - start), start};
-  }
-  Token next() {
-    if (has_peeked_) {
-      has_peeked_ = false;
-      return peeked_;
-    }
-    return lex();
-  }
-  const Token& peek() {
-    if (!has_peeked_) {
-      peeked_ = lex();
-      has_peeked_ = true;
-    }
-    return peeked_;
-  }
+  Token next() { return lexer_.next(); }
+  const Token& peek() { return lexer_.peek(); }
 
   Status error(size_t offset, const std::string& message, ErrorCode code = ErrorCode::kParseError) {
     return error_at(text_, offset, code, message);
@@ -552,19 +428,15 @@ class Parser {
   }
 
   Status number(const Token& t, double* v) {
-    std::string_view s = t.text;
-    if (s[0] == '+')
-      s.remove_prefix(1);
-    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
-    if (ptr != s.data() + s.size() || (ec != std::errc() && ec != std::errc::result_out_of_range))
-      return error(t.offset, "malformed number " + quote(t.text));
-    if (ec == std::errc::result_out_of_range) {
-      // Underflow reads as the nearest double (0 or subnormal); overflow is refused.
-      *v = std::strtod(std::string(s).c_str(), nullptr);
-      if (!std::isfinite(*v))
+    switch (read_number(t.text, v)) {
+      case NumberRead::kOk:
+        return Status::ok();
+      case NumberRead::kOverflow:
         return error(t.offset, "number " + quote(t.text) + " is out of the float64 range");
+      case NumberRead::kMalformed:
+        break;
     }
-    return Status::ok();
+    return error(t.offset, "malformed number " + quote(t.text));
   }
 
   // (- e): -e; (- e1 e2 ... ek): e1 - e2 - ... - ek.
@@ -627,9 +499,7 @@ class Parser {
 
   std::string_view text_;
   const VnnlibOptions& options_;
-  size_t pos_ = 0;
-  bool has_peeked_ = false;
-  Token peeked_;
+  Lexer lexer_;
   ParsedFile file_;
   std::deque<Dnf> scratch_;
   Linear a_, b_;  // the operands of the comparison being read (reused: no allocation per atom)
