@@ -42,9 +42,11 @@ struct Dnf {
   size_t size() const { return starts.size() - 1; }
 };
 
+// An assert's normal form: conjunctions [first, last) of ParsedFile::conjunctions.
 struct Assert {
-  Dnf dnf;
+  uint32_t first = 0, last = 0;
   size_t offset = 0;  // byte offset of "(assert"
+  size_t size() const { return last - first; }
 };
 
 struct ParsedFile {
@@ -52,6 +54,7 @@ struct ParsedFile {
   std::vector<size_t> input_decl, output_decl;
   std::vector<AtomTerm> terms;
   std::vector<Atom> atoms;
+  Dnf conjunctions;  // of every assert, one after the other (one allocation, not one per assert)
   std::vector<Assert> asserts;
 };
 

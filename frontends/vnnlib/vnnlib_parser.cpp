@@ -1,15 +1,14 @@
-// Stage 1 of the VNNLIB reader: a hand-written tokenizer and recursive descent over the
-// s-expressions, producing linear atoms and the disjunctive normal form of each assert.
-// Grammar and semantics: docs/vnnlib.md.
+// Stage 1 of the VNNLIB reader: recursive descent over the tokens of vnnlib_lexer.h, producing
+// linear atoms and the disjunctive normal form of each assert. Grammar and semantics:
+// docs/vnnlib.md.
 #include <algorithm>
-#include <charconv>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
+#include <deque>
 #include <string>
 #include <utility>
 
 #include "frontends/vnnlib/vnnlib_internal.h"
+#include "frontends/vnnlib/vnnlib_lexer.h"
 
 namespace nncert::vnnlib_detail {
 
@@ -25,82 +24,6 @@ constexpr size_t kBytesPerIndex = 4;
 constexpr size_t kMaxTextBytes = size_t{1} << 31;
 constexpr int64_t kMaxAtomRefs = int64_t{1} << 31;
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-bool is_delimiter(char c) {
-  return is_space(c) || c == '(' || c == ')' || c == ';';
-}
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-
-// A token as it may appear in a message: control bytes escaped, long tokens cut.
-std::string quote(std::string_view s) {
-  constexpr size_t kMax = 40;
-  std::string out = "'";
-  for (size_t i = 0; i < s.size() && i < kMax; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c >= 0x7f) {
-      static const char* kHex = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > kMax)
-    out += "...";
-  return out + "'";
-}
-
-enum class Tok { kOpen, kClose, kSymbol, kEnd };
-
-struct Token {
-  Tok kind = Tok::kEnd;
-  std::string_view text;
-  size_t offset = 0;
-};
-
-std::string describe(const Token& t) {
-  switch (t.kind) {
-    case Tok::kOpen:
-      return "'('";
-    case Tok::kClose:
-      return "')'";
-    case Tok::kEnd:
-      return "the end of the file";
-    case Tok::kSymbol:
-      break;
-  }
-  return quote(t.text);
-}
-
-// X_<i> / Y_<i> with i in decimal without leading zeros (X_01 would alias X_1).
-bool parse_variable(std::string_view s, bool* output, int64_t* index) {
-  if (s.size() < 3 || (s[0] != 'X' && s[0] != 'Y') || s[1] != '_')
-    return false;
-  const std::string_view digits = s.substr(2);
-  if (digits.size() > 9 || (digits.size() > 1 && digits[0] == '0'))
-    return false;
-  int64_t v = 0;
-  for (char c : digits) {
-    if (!is_digit(c))
-      return false;
-    v = v * 10 + (c - '0');
-  }
-  *output = s[0] == 'Y';
-  *index = v;
-  return true;
-}
-
-bool looks_numeric(std::string_view s) {
-  if (is_digit(s[0]) || s[0] == '.')
-    return true;
-  return (s[0] == '-' || s[0] == '+') && s.size() > 1 && (is_digit(s[1]) || s[1] == '.');
-}
-
 // A linear expression: sum of coeff * variable plus a constant. Variables are keyed
 // 2 * index + (1 for outputs), so one sort orders them and the parity tells the side.
 struct Linear {
@@ -115,7 +38,8 @@ struct Linear {
 
 class Parser {
  public:
-  Parser(std::string_view text, const VnnlibOptions& options) : text_(text), options_(options) {}
+  Parser(std::string_view text, const VnnlibOptions& options)
+      : text_(text), options_(options), lexer_(text) {}
 
   Expected<ParsedFile> run() {
     for (;;) {
@@ -130,45 +54,8 @@ class Parser {
   }
 
  private:
-  // ---- tokens ----------------------------------------------------------------------------
-  Token lex() {
-    const size_t n = text_.size();
-    while (pos_ < n) {
-      const char c = text_[pos_];
-      if (is_space(c)) {
-        ++pos_;
-      } else if (c == ';') {
-        const void* nl = std::memchr(text_.data() + pos_, '\n', n - pos_);
-        pos_ = nl ? static_cast<size_t>(static_cast<const char*>(nl) - text_.data()) : n;
-      } else {
-        break;
-      }
-    }
-    if (pos_ >= n)
-      return {Tok::kEnd, {}, n};
-    const size_t start = pos_;
-    if (text_[pos_] == '(' || text_[pos_] == ')') {
-      ++pos_;
-      return {text_[start] == '(' ? Tok::kOpen : Tok::kClose, text_.substr(start, 1), start};
-    }
-    while (pos_ < n && !is_delimiter(text_[pos_]))
-      ++pos_;
-    return {Tok::kSymbol, text_.substr(start, pos_ - start), start};
-  }
-  Token next() {
-    if (has_peeked_) {
-      has_peeked_ = false;
-      return peeked_;
-    }
-    return lex();
-  }
-  const Token& peek() {
-    if (!has_peeked_) {
-      peeked_ = lex();
-      has_peeked_ = true;
-    }
-    return peeked_;
-  }
+  Token next() { return lexer_.next(); }
+  const Token& peek() { return lexer_.peek(); }
 
   Status error(size_t offset, const std::string& message, ErrorCode code = ErrorCode::kParseError) {
     return error_at(text_, offset, code, message);
@@ -240,12 +127,41 @@ class Parser {
   }
 
   Status assertion(size_t open) {
-    Assert a;
-    a.offset = open;
-    NNCERT_RETURN_IF_ERROR(formula(1, &a.dnf));
+    Dnf& d = scratch(1);
+    NNCERT_RETURN_IF_ERROR(formula(1, &d));
     NNCERT_RETURN_IF_ERROR(close(open, "assert"));
-    file_.asserts.push_back(std::move(a));
+    Dnf& all = file_.conjunctions;
+    if (static_cast<int64_t>(all.atoms.size() + d.atoms.size()) >
+            std::min(options_.max_values, kMaxAtomRefs) ||
+        static_cast<int64_t>(all.starts.size() + d.size()) > kMaxAtomRefs)
+      return error(open,
+                   "the asserts up to this one hold more than " +
+                       std::to_string(options_.max_values) +
+                       " atoms in disjunctive normal form (VnnlibOptions::max_values)",
+                   ErrorCode::kUnsupported);
+    Assert a;
+    a.first = static_cast<uint32_t>(all.size());
+    const auto shift = static_cast<uint32_t>(all.atoms.size());
+    all.atoms.insert(all.atoms.end(), d.atoms.begin(), d.atoms.end());
+    for (size_t j = 1; j < d.starts.size(); ++j)
+      all.starts.push_back(d.starts[j] + shift);
+    a.last = static_cast<uint32_t>(all.size());
+    a.offset = open;
+    file_.asserts.push_back(a);
     return Status::ok();
+  }
+
+  // Normal forms under construction, one per nesting depth, reused so that reading an assert
+  // allocates nothing once the buffers have grown. A deque keeps references stable.
+  Dnf& scratch(int depth) {
+    while (static_cast<int>(scratch_.size()) <= depth)
+      scratch_.emplace_back();
+    return scratch_[depth];
+  }
+  // Sets d to true (one empty conjunction) or false (none) without giving up its buffers.
+  static void reset(Dnf* d, bool truth) {
+    d->atoms.clear();
+    d->starts.assign(truth ? 2 : 1, 0);
   }
 
   Status check_gaps(const std::vector<size_t>& decl, char letter) {
@@ -285,9 +201,7 @@ class Parser {
   }
 
   Status connective(bool is_and, size_t open, int depth, Dnf* out) {
-    *out = Dnf();
-    if (is_and)
-      out->starts.push_back(0);  // true: one empty conjunction
+    reset(out, is_and);  // (and) is true, (or) is false
     for (;;) {
       const Token& t = peek();
       if (t.kind == Tok::kClose) {
@@ -296,7 +210,7 @@ class Parser {
       }
       if (t.kind == Tok::kEnd)
         return unexpected(t, open, "");
-      Dnf child;
+      Dnf& child = scratch(depth + 1);
       NNCERT_RETURN_IF_ERROR(formula(depth + 1, &child));
       NNCERT_RETURN_IF_ERROR(is_and ? and_into(out, child, open) : or_into(out, child, open));
     }
@@ -316,7 +230,7 @@ class Parser {
     if (a == 0)
       return Status::ok();
     if (b == 0) {
-      *acc = Dnf();
+      reset(acc, false);
       return Status::ok();
     }
     if (a > options_.max_terms / b)
@@ -362,8 +276,7 @@ class Parser {
 
   // (op e1 e2 ... ek), k >= 2: the conjunction of (op e_i e_{i+1}) (SMT-LIB chaining).
   Status comparison(std::string_view op, size_t open, int depth, Dnf* out) {
-    *out = Dnf();
-    out->starts.push_back(0);
+    reset(out, true);
     bool is_false = false;
     int operands = 0;
     for (;;) {
@@ -385,7 +298,7 @@ class Parser {
       }
     }
     if (is_false) {
-      *out = Dnf();  // no conjunction: false
+      reset(out, false);
       return Status::ok();
     }
     out->starts.back() = static_cast<uint32_t>(out->atoms.size());
@@ -515,19 +428,15 @@ class Parser {
   }
 
   Status number(const Token& t, double* v) {
-    std::string_view s = t.text;
-    if (s[0] == '+')
-      s.remove_prefix(1);
-    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
-    if (ptr != s.data() + s.size() || (ec != std::errc() && ec != std::errc::result_out_of_range))
-      return error(t.offset, "malformed number " + quote(t.text));
-    if (ec == std::errc::result_out_of_range) {
-      // Underflow reads as the nearest double (0 or subnormal); overflow is refused.
-      *v = std::strtod(std::string(s).c_str(), nullptr);
-      if (!std::isfinite(*v))
+    switch (read_number(t.text, v)) {
+      case NumberRead::kOk:
+        return Status::ok();
+      case NumberRead::kOverflow:
         return error(t.offset, "number " + quote(t.text) + " is out of the float64 range");
+      case NumberRead::kMalformed:
+        break;
     }
-    return Status::ok();
+    return error(t.offset, "malformed number " + quote(t.text));
   }
 
   // (- e): -e; (- e1 e2 ... ek): e1 - e2 - ... - ek.
@@ -590,10 +499,9 @@ class Parser {
 
   std::string_view text_;
   const VnnlibOptions& options_;
-  size_t pos_ = 0;
-  bool has_peeked_ = false;
-  Token peeked_;
+  Lexer lexer_;
   ParsedFile file_;
+  std::deque<Dnf> scratch_;
   Linear a_, b_;  // the operands of the comparison being read (reused: no allocation per atom)
   std::vector<std::pair<int64_t, double>> merged_;
 };

@@ -104,14 +104,14 @@ class Builder {
   // Asserts with one conjunction hold in every region: their bounds make the common box.
   Status fold_common() {
     for (const Assert& a : file_.asserts) {
-      const Dnf& d = a.dnf;
-      if (d.size() == 0)
+      const Dnf& d = file_.conjunctions;
+      if (a.size() == 0)
         return error(a.offset, "this assert is always false, so the unsafe set is empty");
-      if (d.size() > 1) {
+      if (a.size() > 1) {
         multi_.push_back(&a);
         continue;
       }
-      for (uint32_t k = d.starts[0]; k < d.starts[1]; ++k) {
+      for (uint32_t k = d.starts[a.first]; k < d.starts[a.first + 1]; ++k) {
         const uint32_t id = d.atoms[k];
         const Atom& at = atom(id);
         if (at.output) {
@@ -137,7 +137,7 @@ class Builder {
   Status enumerate() {
     int64_t total = 1;
     for (const Assert* a : multi_) {
-      const auto k = static_cast<int64_t>(a->dnf.size());
+      const auto k = static_cast<int64_t>(a->size());
       if (total > options_.max_terms / k)
         return error(a->offset,
                      "the asserts up to this one expand to more than " +
@@ -155,8 +155,9 @@ class Builder {
       region.rows.clear();
       outs.clear();
       for (size_t k = 0; k < multi_.size(); ++k) {
-        const Dnf& d = multi_[k]->dnf;
-        for (uint32_t j = d.starts[choice[k]]; j < d.starts[choice[k] + 1]; ++j) {
+        const Dnf& d = file_.conjunctions;
+        const size_t conj = multi_[k]->first + choice[k];
+        for (uint32_t j = d.starts[conj]; j < d.starts[conj + 1]; ++j) {
           const uint32_t id = d.atoms[j];
           const Atom& at = atom(id);
           if (at.output) {
@@ -182,7 +183,7 @@ class Builder {
       if (feasible)
         add_term(&region, &outs);
       for (size_t k = multi_.size(); k-- > 0;) {
-        if (++choice[k] < multi_[k]->dnf.size())
+        if (++choice[k] < multi_[k]->size())
           break;
         choice[k] = 0;
       }

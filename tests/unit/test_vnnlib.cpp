@@ -481,9 +481,16 @@ TEST_CASE("VNNLIB errors: semantics", "[vnnlib][errors]") {
     require_error(g, U, "5:1: the asserts up to this one expand to more than 1000000 conjunctions");
 
     VnnlibOptions few_values;
-    few_values.max_values = 10;
-    require_error(
-        decls(8, 1) + box(8, 0, 1), U, "1:1: the property would hold more than 10", few_values);
+    few_values.max_values = 10;  // the 11th bound is one atom too many
+    require_error(decls(8, 1) + box(8, 0, 1),
+                  U,
+                  "20:1: the asserts up to this one hold more than 10 atoms",
+                  few_values);
+    few_values.max_values = 20;  // 17 atoms, but 8 + 8 bounds and a row of 8 + 1 numbers
+    require_error(decls(8, 1) + box(8, 0, 1) + "(assert (<= (+ X_0 X_7) 1))\n",
+                  U,
+                  "1:1: the property would hold more than 20",
+                  few_values);
   }
 }
 
