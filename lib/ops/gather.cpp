@@ -40,7 +40,9 @@ Status forward(const Node& node,
                const ExecContext& ctx) {
   const Tensor& x = in[0];
   const int64_t axis = normalize_axis(node.attrs.get_int("axis", 0), x.rank()).value();
-  const auto [outer, inner] = axis_blocks(x.shape(), axis);
+  // Named variables, not a structured binding: lambdas capture them (clang < 16).
+  const auto blocks = axis_blocks(x.shape(), axis);
+  const int64_t outer = blocks.first, inner = blocks.second;
   const int64_t extent = x.dim(axis);
   const std::vector<int64_t> idx = in[1].to_int_vector();
   out[0] = Tensor(x.dtype(), out_types[0].shape);
@@ -73,7 +75,9 @@ Status vjp(const Node& node,
   if (!is_float(x.dtype()) || !grad_out[0].is_valid())
     return Status::ok();
   NNCERT_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(node.attrs.get_int("axis", 0), x.rank()));
-  const auto [outer, inner] = axis_blocks(x.shape(), axis);
+  // Named variables, not a structured binding: lambdas capture them (clang < 16).
+  const auto blocks = axis_blocks(x.shape(), axis);
+  const int64_t outer = blocks.first, inner = blocks.second;
   const int64_t extent = x.dim(axis);
   const std::vector<int64_t> idx = in[1].to_int_vector();
   const auto n = static_cast<int64_t>(idx.size());
