@@ -42,7 +42,7 @@ Status forward(const Node& node,
   const int64_t axis = normalize_axis(node.attrs.get_int("axis", 0), x.rank()).value();
   // Named variables, not a structured binding: lambdas capture them (clang < 16).
   const auto blocks = axis_blocks(x.shape(), axis);
-  const int64_t outer = blocks.first, inner = blocks.second;
+  const int64_t outer = blocks.outer, inner = blocks.inner;
   const int64_t extent = x.dim(axis);
   const std::vector<int64_t> idx = in[1].to_int_vector();
   out[0] = Tensor(x.dtype(), out_types[0].shape);
@@ -77,7 +77,7 @@ Status vjp(const Node& node,
   NNCERT_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(node.attrs.get_int("axis", 0), x.rank()));
   // Named variables, not a structured binding: lambdas capture them (clang < 16).
   const auto blocks = axis_blocks(x.shape(), axis);
-  const int64_t outer = blocks.first, inner = blocks.second;
+  const int64_t outer = blocks.outer, inner = blocks.inner;
   const int64_t extent = x.dim(axis);
   const std::vector<int64_t> idx = in[1].to_int_vector();
   const auto n = static_cast<int64_t>(idx.size());
