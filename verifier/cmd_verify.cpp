@@ -127,12 +127,13 @@ int run_verify() {
         static_cast<long long>(s["timeout"].get<int64_t>()),
         static_cast<long long>(s["error"].get<int64_t>()),
         static_cast<long long>(s["not_run"].get<int64_t>()));
-    if (s.contains("verified_accuracy"))
-      std::printf("; verified accuracy %.4f, clean accuracy %s",
-                  s["verified_accuracy"].get<double>(),
-                  s["clean_accuracy"].is_null()
-                      ? "n/a"
-                      : std::to_string(s["clean_accuracy"].get<double>()).c_str());
+    if (s.contains("verified_accuracy")) {
+      std::printf("; verified accuracy %.4f", s["verified_accuracy"].get<double>());
+      if (s["clean_accuracy"].is_null())
+        std::printf(", clean accuracy n/a");
+      else
+        std::printf(", clean accuracy %.4f", s["clean_accuracy"].get<double>());
+    }
     std::printf(" (%.2f s)\n", report.time_s);
     if (!g_v.report.empty())
       std::printf("report: %s\n", g_v.report.c_str());
