@@ -158,13 +158,13 @@ Status conv_transpose_vjp(const Node& node,
                           std::span<const Tensor> out,
                           std::span<const Tensor> grad_out,
                           std::vector<Tensor>& grad_in,
-                          const ExecContext& /*ctx*/) {
+                          const ExecContext& ctx) {
   if (!grad_out[0].is_valid())
     return Status::ok();
   NNCERT_ASSIGN_OR_RETURN(
       ConvSetup st,
       resolve(node, in[0].shape(), &in[1].shape(), has_input(in, 2) ? &in[2].shape() : nullptr));
-  return conv_family_vjp(st.p, true, in, out, grad_out, grad_in);
+  return conv_family_vjp(st.p, true, in, out, grad_out, grad_in, ctx);
 }
 
 // Forward mode: each Jacobian entry is one entry of the constant weight W: split W by sign;

@@ -133,53 +133,53 @@ double gemm_flops(const Node& node, std::span<const Shape> in, std::span<const S
          static_cast<double>(std::max<int64_t>(k, 0));
 }
 
+// dL/dop(A) = alpha G op(B)^T and dL/dop(B) = alpha op(A)^T G as GEMMs, each written in its
+// operand's stored layout (transposed back when transA / transB); ga / gb nullptr: not wanted.
 template <class T>
 void gemm_vjp_typed(const Node& node,
                     const GemmDims& d,
                     const Tensor& a,
                     const Tensor& b,
                     const Tensor& gy,
-                    Tensor& ga,
-                    Tensor& gb) {
+                    Tensor* ga,
+                    Tensor* gb,
+                    int threads) {
   const bool ta = node.attrs.get_int("transA", 0) != 0;
   const bool tb = node.attrs.get_int("transB", 0) != 0;
   const T alpha = static_cast<T>(node.attrs.get_float("alpha", 1.0));
   const T* pa = a.data<T>();
   const T* pb = b.data<T>();
   const T* pg = gy.data<T>();
-  // Index of op(A)[i, k] in A and of op(B)[k, j] in B.
-  auto ia = [&](int64_t i, int64_t k) {
-    return ta ? k * d.m + i : i * d.k + k;
-  };
-  auto ib = [&](int64_t k, int64_t j) {
-    return tb ? j * d.k + k : k * d.n + j;
-  };
-  T* pga = ga.data<T>();
-  T* pgb = gb.data<T>();
-  for (int64_t i = 0; i < d.m; ++i)
-    for (int64_t k = 0; k < d.k; ++k) {
-      T s = 0;
-      for (int64_t j = 0; j < d.n; ++j)
-        s += pg[i * d.n + j] * pb[ib(k, j)];
-      pga[ia(i, k)] = alpha * s;
+  if (ga) {
+    T* out = ga->data<T>();
+    if (d.n == 0) {
+      std::fill(out, out + ga->numel(), T(0));
+    } else if (!ta) {  // A [M, K] = alpha G op(B)^T
+      kernels::gemm<T>(false, !tb, d.m, d.k, d.n, alpha, pg, pb, T(0), out, threads);
+    } else {  // A [K, M] = alpha op(B) G^T
+      kernels::gemm<T>(tb, true, d.k, d.m, d.n, alpha, pb, pg, T(0), out, threads);
     }
-  for (int64_t k = 0; k < d.k; ++k)
-    for (int64_t j = 0; j < d.n; ++j) {
-      T s = 0;
-      for (int64_t i = 0; i < d.m; ++i)
-        s += pa[ia(i, k)] * pg[i * d.n + j];
-      pgb[ib(k, j)] = alpha * s;
+  }
+  if (gb) {
+    T* out = gb->data<T>();
+    if (d.m == 0) {
+      std::fill(out, out + gb->numel(), T(0));
+    } else if (!tb) {  // B [K, N] = alpha op(A)^T G
+      kernels::gemm<T>(!ta, false, d.k, d.n, d.m, alpha, pa, pg, T(0), out, threads);
+    } else {  // B [N, K] = alpha G^T op(A)
+      kernels::gemm<T>(true, ta, d.n, d.k, d.m, alpha, pg, pa, T(0), out, threads);
     }
+  }
 }
 
 // dL/dop(A) = alpha * G op(B)^T, dL/dop(B) = alpha * op(A)^T G (transposed back when transA /
-// transB), dL/dC = beta * unbroadcast(G), with G = dL/dY.
+// transB), dL/dC = beta * unbroadcast(G), with G = dL/dY; each only when ctx.wants_grad.
 Status gemm_vjp(const Node& node,
                 std::span<const Tensor> in,
                 std::span<const Tensor> /*out*/,
                 std::span<const Tensor> grad_out,
                 std::vector<Tensor>& grad_in,
-                const ExecContext& /*ctx*/) {
+                const ExecContext& ctx) {
   if (!grad_out[0].is_valid())
     return Status::ok();
   const DType dt = in[0].dtype();
@@ -188,14 +188,18 @@ Status gemm_vjp(const Node& node,
       GemmDims d,
       resolve(node, &in[0].shape(), &b.shape(), has_input(in, 2) ? &in[2].shape() : nullptr));
   const Tensor gy = grad_as(grad_out[0], dt, {d.m, d.n});
-  Tensor ga(dt, in[0].shape());
-  Tensor gb(dt, b.shape());
-  NNCERT_RETURN_IF_ERROR(
-      NNCERT_FLOAT_DISPATCH(dt, T, gemm_vjp_typed<T>(node, d, in[0], b, gy, ga, gb)));
+  const bool want_a = ctx.wants_grad(0);
+  const bool want_b = ctx.wants_grad(1) && in[1].dtype() == dt;
+  Tensor ga = want_a ? Tensor(dt, in[0].shape()) : Tensor();
+  Tensor gb = want_b ? Tensor(dt, b.shape()) : Tensor();
+  NNCERT_RETURN_IF_ERROR(NNCERT_FLOAT_DISPATCH(
+      dt,
+      T,
+      gemm_vjp_typed<T>(
+          node, d, in[0], b, gy, want_a ? &ga : nullptr, want_b ? &gb : nullptr, ctx.threads)));
   grad_in[0] = ga;
-  if (in[1].dtype() == dt)
-    grad_in[1] = gb;
-  if (has_input(in, 2) && in[2].dtype() == dt) {
+  grad_in[1] = gb;
+  if (has_input(in, 2) && ctx.wants_grad(2) && in[2].dtype() == dt) {
     Tensor gc = sum_to_shape(gy, in[2].shape()).clone();
     const double beta = node.attrs.get_float("beta", 1.0);
     for (int64_t i = 0; i < gc.numel(); ++i)

@@ -165,13 +165,16 @@ double mat_mul_flops(const Node& node, std::span<const Shape> in, std::span<cons
          static_cast<double>(std::max<int64_t>(in[0].back(), 0));
 }
 
+// Per batch item: ga += G B^T, gb += A^T G (broadcast batch items accumulate into the shared
+// operand matrix, in batch order); ga / gb nullptr: not wanted.
 template <class T>
 void mat_mul_vjp_typed(const MatMulDims& d,
                        const Tensor& a,
                        const Tensor& b,
                        const Tensor& gy,
-                       Tensor& ga,
-                       Tensor& gb) {
+                       Tensor* ga,
+                       Tensor* gb,
+                       int threads) {
   const Shape ba = a.rank() == 1 ? Shape{} : Shape(a.shape().begin(), a.shape().end() - 2);
   const Shape bb = b.rank() == 1 ? Shape{} : Shape(b.shape().begin(), b.shape().end() - 2);
   const std::vector<int64_t> oa = batch_offsets(d.batch, ba);
@@ -179,40 +182,38 @@ void mat_mul_vjp_typed(const MatMulDims& d,
   const T* pa = a.data<T>();
   const T* pb = b.data<T>();
   const T* pg = gy.data<T>();
-  T* pga = ga.data<T>();
-  T* pgb = gb.data<T>();
-  std::fill(pga, pga + ga.numel(), T(0));
-  std::fill(pgb, pgb + gb.numel(), T(0));
+  T* pga = ga ? ga->data<T>() : nullptr;
+  T* pgb = gb ? gb->data<T>() : nullptr;
+  if (pga)
+    std::fill(pga, pga + ga->numel(), T(0));
+  if (pgb)
+    std::fill(pgb, pgb + gb->numel(), T(0));
   const int64_t count = shape_numel(d.batch);
+  if (pga && d.n > 0 && shape_numel(bb) == 1 && ba == d.batch) {
+    // B is one matrix shared by every batch item: G [count*M, N] B^T in one product.
+    kernels::gemm<T>(false, true, count * d.m, d.k, d.n, T(1), pg, pb, T(0), pga, threads);
+    pga = nullptr;
+  }
   for (int64_t t = 0; t < count; ++t) {
     const int64_t a0 = oa[static_cast<size_t>(t)] * d.m * d.k;
     const int64_t b0 = ob[static_cast<size_t>(t)] * d.k * d.n;
     const T* g = pg + t * d.m * d.n;
-    for (int64_t i = 0; i < d.m; ++i)
-      for (int64_t k = 0; k < d.k; ++k) {
-        T s = 0;
-        for (int64_t j = 0; j < d.n; ++j)
-          s += g[i * d.n + j] * pb[b0 + k * d.n + j];
-        pga[a0 + i * d.k + k] += s;
-      }
-    for (int64_t k = 0; k < d.k; ++k)
-      for (int64_t j = 0; j < d.n; ++j) {
-        T s = 0;
-        for (int64_t i = 0; i < d.m; ++i)
-          s += pa[a0 + i * d.k + k] * g[i * d.n + j];
-        pgb[b0 + k * d.n + j] += s;
-      }
+    if (pga && d.n > 0)
+      kernels::gemm<T>(false, true, d.m, d.k, d.n, T(1), g, pb + b0, T(1), pga + a0, threads);
+    if (pgb && d.m > 0)
+      kernels::gemm<T>(true, false, d.k, d.n, d.m, T(1), pa + a0, g, T(1), pgb + b0, threads);
   }
 }
 
 // dL/dA = unbroadcast(G B^T), dL/dB = unbroadcast(A^T G) per batch item (G = dL/dY; broadcast
-// batch items accumulate into the shared operand matrix; 1-D operands as [1, K] / [K, 1]).
+// batch items accumulate into the shared operand matrix; 1-D operands as [1, K] / [K, 1]); each
+// only when ctx.wants_grad.
 Status mat_mul_vjp(const Node& /*node*/,
                    std::span<const Tensor> in,
                    std::span<const Tensor> out,
                    std::span<const Tensor> grad_out,
                    std::vector<Tensor>& grad_in,
-                   const ExecContext& /*ctx*/) {
+                   const ExecContext& ctx) {
   if (!grad_out[0].is_valid())
     return Status::ok();
   const DType dt = in[0].dtype();
@@ -222,12 +223,17 @@ Status mat_mul_vjp(const Node& /*node*/,
   const Tensor gy = grad_out[0].dtype() == dt ? grad_out[0] : grad_out[0].to(dt);
   if (gy.shape() != out[0].shape())
     return shape_error("MatMul output gradient has shape " + shape_to_string(gy.shape()));
-  Tensor ga(dt, a.shape());
-  Tensor gb(dt, b.shape());
-  NNCERT_RETURN_IF_ERROR(NNCERT_FLOAT_DISPATCH(dt, T, mat_mul_vjp_typed<T>(d, a, b, gy, ga, gb)));
+  const bool want_a = ctx.wants_grad(0);
+  const bool want_b = ctx.wants_grad(1) && in[1].dtype() == dt;
+  Tensor ga = want_a ? Tensor(dt, a.shape()) : Tensor();
+  Tensor gb = want_b ? Tensor(dt, b.shape()) : Tensor();
+  NNCERT_RETURN_IF_ERROR(NNCERT_FLOAT_DISPATCH(
+      dt,
+      T,
+      mat_mul_vjp_typed<T>(
+          d, a, b, gy, want_a ? &ga : nullptr, want_b ? &gb : nullptr, ctx.threads)));
   grad_in[0] = ga;
-  if (in[1].dtype() == dt)
-    grad_in[1] = gb;
+  grad_in[1] = gb;
   return Status::ok();
 }
 
@@ -305,14 +311,14 @@ Status mat_mul_crown_bilinear(const Node& /*node*/,
     double* oa = a_in[0].data<double>() + r * na;
     double* ob = a_in[1].data<double>() + r * nb;
     if (any_pos) {
-      mat_mul_vjp_typed<double>(d, al, b_pos, gp, ga1, gb1);
+      mat_mul_vjp_typed<double>(d, al, b_pos, gp, &ga1, &gb1, 1);
       for (int64_t i = 0; i < na; ++i)
         oa[i] += ga1.data<double>()[i];
       for (int64_t i = 0; i < nb; ++i)
         ob[i] += gb1.data<double>()[i];
     }
     if (any_neg) {
-      mat_mul_vjp_typed<double>(d, al, b_neg, gn, ga2, gb2);
+      mat_mul_vjp_typed<double>(d, al, b_neg, gn, &ga2, &gb2, 1);
       for (int64_t i = 0; i < na; ++i)
         oa[i] += ga2.data<double>()[i];
       for (int64_t i = 0; i < nb; ++i)

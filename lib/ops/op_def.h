@@ -28,6 +28,11 @@ struct TypeInfo {
 
 struct ExecContext {
   int threads = 0;  // 0: all hardware threads
+  // VJP rules only: need_grad[i] false says the caller will not read grad_in[i] (e.g. the
+  // gradient of a weight while attacking the input), so the rule may leave it invalid and skip
+  // its cost. Empty (every other rule, and gradient() with all gradients wanted): every input.
+  std::span<const bool> need_grad = {};
+  bool wants_grad(size_t i) const { return i >= need_grad.size() || need_grad[i]; }
 };
 
 // Infers output dtypes/shapes from input infos; returns kShapeMismatch / kInvalidGraph with a
@@ -58,7 +63,9 @@ using IbpFn = Status (*)(const Node& node,
 // Vector-Jacobian product (reverse-mode autodiff): from the forward inputs `in`, outputs `out`
 // and the loss gradients `grad_out` w.r.t. each output (an invalid tensor means zero), compute
 // `grad_in[i]` = d loss / d in[i] with in[i]'s shape and dtype. `grad_in` arrives with one invalid
-// tensor per input; inputs that take no gradient (integers, axes, shapes) stay invalid.
+// tensor per input; inputs that take no gradient (integers, axes, shapes) stay invalid. Inputs
+// with !ctx.wants_grad(i) may stay invalid too; a rule that ignores ctx.need_grad just computes
+// more than asked.
 using VjpFn = Status (*)(const Node& node,
                          std::span<const Tensor> in,
                          std::span<const Tensor> out,

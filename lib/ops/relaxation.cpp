@@ -1,6 +1,7 @@
 #include "ops/relaxation.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "ops/op_util.h"
 
@@ -81,12 +82,18 @@ Status crown_affine_impl(ForwardFn fwd,
     if (in_bounds[i].lo.is_valid() && !is_const[i])
       a_in[i] = Tensor(DType::kF64, rows_shape(s, in_bounds[i].lo.shape()));
   const Tensor a64 = a.to(DType::kF64);
+  // Only the variable inputs' coefficients are read: the VJP may skip the constants' gradients.
+  std::unique_ptr<bool[]> need(new bool[in_bounds.size()]);
+  for (size_t i = 0; i < in_bounds.size(); ++i)
+    need[i] = a_in[i].is_valid();
+  ExecContext vctx = ctx;
+  vctx.need_grad = std::span<const bool>(need.get(), in_bounds.size());
   for (int64_t r = 0; r < s; ++r) {
     Tensor row(DType::kF64, out_types[0].shape);
     std::copy_n(a64.data<double>() + r * n_out, n_out, row.data<double>());
     gout[0] = row;
     std::vector<Tensor> gin(in_bounds.size());
-    NNCERT_RETURN_IF_ERROR(vjp(node, vin, vout, gout, gin, ctx));
+    NNCERT_RETURN_IF_ERROR(vjp(node, vin, vout, gout, gin, vctx));
     for (size_t i = 0; i < in_bounds.size(); ++i) {
       if (!a_in[i].is_valid())
         continue;

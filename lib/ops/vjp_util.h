@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ops/elementwise.h"
+#include "ops/op_def.h"
 #include "ops/op_util.h"
 #include "runtime/kernels/conv.h"
 #include "runtime/kernels/pool.h"
@@ -276,31 +277,68 @@ void for_each_pool_cell(const kernels::PoolParams& p, const Shape& xs, const Sha
 }
 
 // The whole VJP of Conv / ConvTranspose once the op has resolved its parameters: gradients for X,
-// W (when float like X) and the optional bias B from the output gradient.
+// W (when float like X) and the optional bias B from the output gradient, each only when
+// ctx.wants_grad. The input gradient of one is the other's forward pass with the same weight and
+// parameters (the adjoint map; extents come from x's shape, so output_padding needs no care):
+//   Conv:          dL/dx = conv_transpose(dL/dy, W),   ConvTranspose: dL/dx = conv(dL/dy, W);
+// the weight gradient is kernels::conv_weight_grad (im2col + GEMM), dL/db[m] = sum_{n,o} dL/dy.
+// conv_vjp_loops above is the direct-loop reference the tests compare against.
 inline Status conv_family_vjp(const kernels::ConvParams& p,
                               bool transpose,
                               std::span<const Tensor> in,
                               std::span<const Tensor> out,
                               std::span<const Tensor> grad_out,
-                              std::vector<Tensor>& grad_in) {
+                              std::vector<Tensor>& grad_in,
+                              const ExecContext& ctx) {
   const Tensor& x = in[0];
   const DType dt = x.dtype();
   const Tensor w = in[1].to(dt);
-  const Tensor b = has_input(in, 2) ? in[2].to(dt) : Tensor();
   const Tensor gy = grad_as(grad_out[0], dt, out[0].shape());
-  Tensor gx(dt, x.shape());
-  Tensor gw(dt, w.shape());
-  Tensor gb = b.is_valid() ? Tensor(dt, b.shape()) : Tensor();
-  NNCERT_RETURN_IF_ERROR(NNCERT_FLOAT_DISPATCH(
-      dt,
-      T,
-      conv_vjp_loops<T>(p, transpose, x, w, gy, gx, gw, gb.is_valid() ? gb.data<T>() : nullptr)));
-  grad_in[0] = gx;
-  if (in[1].dtype() == dt)
-    grad_in[1] = gw;
-  if (b.is_valid() && in[2].dtype() == dt)
-    grad_in[2] = gb;
-  return Status::ok();
+  const bool want_x = ctx.wants_grad(0);
+  const bool want_w = ctx.wants_grad(1) && in[1].dtype() == dt;
+  const bool want_b = has_input(in, 2) && ctx.wants_grad(2) && in[2].dtype() == dt;
+  const int threads = ctx.threads;
+  return NNCERT_FLOAT_DISPATCH(dt, T, {
+    const T* pg = gy.data<T>();
+    if (want_x) {
+      Tensor gx(dt, x.shape());
+      if (transpose)
+        kernels::conv_forward<T>(
+            p, gy.shape(), pg, w.shape(), w.data<T>(), nullptr, x.shape(), gx.data<T>(), threads);
+      else
+        kernels::conv_transpose_forward<T>(
+            p, gy.shape(), pg, w.shape(), w.data<T>(), nullptr, x.shape(), gx.data<T>(), threads);
+      grad_in[0] = gx;
+    }
+    if (want_w) {
+      Tensor gw(dt, w.shape());
+      if (transpose)
+        kernels::conv_weight_grad<T>(
+            p, gy.shape(), pg, x.shape(), x.data<T>(), w.shape(), gw.data<T>(), threads);
+      else
+        kernels::conv_weight_grad<T>(
+            p, x.shape(), x.data<T>(), gy.shape(), pg, w.shape(), gw.data<T>(), threads);
+      grad_in[1] = gw;
+    }
+    if (want_b) {
+      // dL/db[m] = sum over batch and positions of dL/dy[n, m, .]
+      const int64_t batch = gy.dim(0);
+      const int64_t m = gy.dim(1);
+      const int64_t per = batch * m == 0 ? 0 : gy.numel() / (batch * m);
+      Tensor gb(dt, in[2].shape());
+      T* pb = gb.data<T>();
+      std::fill(pb, pb + m, T(0));
+      for (int64_t n = 0; n < batch; ++n)
+        for (int64_t c = 0; c < m; ++c) {
+          const T* row = pg + (n * m + c) * per;
+          T acc = 0;
+          for (int64_t i = 0; i < per; ++i)
+            acc += row[i];
+          pb[c] += acc;
+        }
+      grad_in[2] = gb;
+    }
+  });
 }
 
 }  // namespace nncert::ops

@@ -1,5 +1,6 @@
 #include "runtime/autodiff.h"
 
+#include <memory>
 #include <new>
 
 #include "ops/op_def.h"
@@ -21,7 +22,8 @@ void accumulate(Tensor& acc, const Tensor& g) {
 Expected<GradientResult> gradient(const Graph& g,
                                   const std::vector<Tensor>& inputs,
                                   const std::vector<Tensor>& output_grads,
-                                  const RunOptions& options) {
+                                  const RunOptions& options,
+                                  const GradientOptions& grad_options) {
   if (output_grads.size() != g.outputs().size())
     return Status(ErrorCode::kInvalidArgument, "need one output gradient per graph output");
   std::vector<NodeId> missing;
@@ -39,6 +41,23 @@ Expected<GradientResult> gradient(const Graph& g,
   NNCERT_ASSIGN_OR_RETURN(Executor ex, Executor::create(g, options));
   NNCERT_ASSIGN_OR_RETURN(std::vector<Tensor> values, ex.run_all(inputs));
   NNCERT_ASSIGN_OR_RETURN(auto order, g.topological_order());
+  // wanted[v]: v depends on a value whose gradient is asked for. With parameter_grads that is
+  // every value (weights included); without, the values downstream of a graph input. Unwanted
+  // values get no gradient, and a VJP whose inputs are all unwanted is skipped.
+  std::vector<char> wanted(g.num_values(), grad_options.parameter_grads ? 1 : 0);
+  if (!grad_options.parameter_grads) {
+    for (ValueId v : g.inputs())
+      wanted[static_cast<size_t>(v)] = 1;
+    for (NodeId id : order) {
+      const Node& n = g.node(id);
+      bool any = false;
+      for (ValueId v : n.inputs)
+        any = any || (v >= 0 && wanted[static_cast<size_t>(v)]);
+      for (ValueId v : n.outputs)
+        if (v >= 0)
+          wanted[static_cast<size_t>(v)] = any ? 1 : 0;
+    }
+  }
   GradientResult r;
   for (ValueId o : g.outputs())
     r.outputs.push_back(values[static_cast<size_t>(o)]);
@@ -57,6 +76,8 @@ Expected<GradientResult> gradient(const Graph& g,
     accumulate(grads[static_cast<size_t>(g.outputs()[k])], seed.to(y.dtype()));
   }
   ExecContext ctx{options.threads};
+  std::unique_ptr<bool[]> need;
+  size_t need_size = 0;
   try {
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
       const Node& n = g.node(*it);
@@ -66,8 +87,19 @@ Expected<GradientResult> gradient(const Graph& g,
         gout.push_back(o >= 0 ? grads[static_cast<size_t>(o)] : Tensor());
         any = any || gout.back().is_valid();
       }
-      if (!any)
+      const size_t n_in = n.inputs.size();
+      if (need_size < n_in) {
+        need.reset(new bool[n_in]);
+        need_size = n_in;
+      }
+      bool any_in = false;
+      for (size_t i = 0; i < n_in; ++i) {
+        need[i] = n.inputs[i] >= 0 && wanted[static_cast<size_t>(n.inputs[i])];
+        any_in = any_in || need[i];
+      }
+      if (!any || !any_in)
         continue;
+      ctx.need_grad = std::span<const bool>(need.get(), n_in);
       std::vector<Tensor> in, out;
       for (ValueId v : n.inputs)
         in.push_back(v >= 0 ? values[static_cast<size_t>(v)] : Tensor());
@@ -78,8 +110,8 @@ Expected<GradientResult> gradient(const Graph& g,
       if (!st.is_ok())
         return st.with_context("gradient of node " + n.display());
       for (size_t i = 0; i < n.inputs.size() && i < gin.size(); ++i) {
-        if (n.inputs[i] < 0 || !gin[i].is_valid())
-          continue;
+        if (!need[i] || !gin[i].is_valid())
+          continue;  // absent, not wanted (rules may compute more than asked) or no gradient
         if (gin[i].shape() != in[i].shape())
           return Status(ErrorCode::kInternal,
                         "gradient rule of " + n.display() + " returned shape " +

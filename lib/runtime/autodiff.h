@@ -13,16 +13,26 @@
 
 namespace nncert {
 
+struct GradientOptions {
+  // Gradients w.r.t. float constants (weights, biases): certified training needs them. false:
+  // only values that depend on a graph input get a gradient, and each VJP rule is told
+  // (ExecContext::need_grad) which of its inputs' gradients to compute, so e.g. Conv skips its
+  // weight gradient (an attack only needs d loss / d input).
+  bool parameter_grads = true;
+};
+
 struct GradientResult {
   std::vector<Tensor> outputs;      // forward outputs, one per graph output
   std::vector<Tensor> value_grads;  // per ValueId: d loss / d value (invalid: no gradient)
 };
 
 // loss = sum_k <output_grads[k], outputs[k]>: `output_grads` holds one seed per graph output (an
-// invalid tensor means zero). Gradients flow to graph inputs and float constants (weights).
+// invalid tensor means zero). Gradients flow to graph inputs and, with
+// grad_options.parameter_grads, to float constants (weights).
 Expected<GradientResult> gradient(const Graph& g,
                                   const std::vector<Tensor>& inputs,
                                   const std::vector<Tensor>& output_grads,
-                                  const RunOptions& options = {});
+                                  const RunOptions& options = {},
+                                  const GradientOptions& grad_options = {});
 
 }  // namespace nncert

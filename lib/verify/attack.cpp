@@ -393,8 +393,13 @@ Expected<std::optional<Counterexample>> attack(const AttackModel& m,
                 sd[b * n_out + j] += static_cast<float>(oc.coeffs[j]);
           }
         }
+        // Only d loss / d input is read: no weight gradients (GradientOptions::parameter_grads).
         NNCERT_ASSIGN_OR_RETURN(GradientResult gr,
-                                gradient(gb, {make_batch(bshape, xs)}, {seed}, ro));
+                                gradient(gb,
+                                         {make_batch(bshape, xs)},
+                                         {seed},
+                                         ro,
+                                         GradientOptions{.parameter_grads = false}));
         y = gr.outputs[0].to_double_vector();
         NNCERT_ASSIGN_OR_RETURN(auto ce, try_batch(c, ci, xs, y, "pgd"));
         if (ce)

@@ -360,6 +360,76 @@ void conv_transpose_forward(const ConvParams& p,
   }
 }
 
+template <class T>
+void conv_weight_grad(const ConvParams& p,
+                      const Shape& a_shape,
+                      const T* a,
+                      const Shape& b_shape,
+                      const T* b,
+                      const Shape& w_shape,
+                      T* gw,
+                      int threads) {
+  const Geo g = make_geo(p, a_shape, b_shape);
+  const int64_t batch = a_shape[0];
+  const int64_t ca = a_shape[1];
+  const int64_t cb = b_shape[1];
+  const int64_t groups = std::max<int64_t>(p.groups, 1);
+  NNCERT_CHECK(ca % groups == 0 && cb % groups == 0 && w_shape[0] == cb &&
+                   w_shape[1] * groups == ca && b_shape[0] == batch,
+               "conv_weight_grad: channel counts do not match the weight");
+  const int64_t cga = ca / groups;
+  const int64_t cgb = cb / groups;
+  const int64_t rows = cga * g.k_size();  // GEMM width: one column of gw per (c, k)
+  const int64_t positions = g.out_size();
+  std::fill(gw, gw + cb * rows, T(0));
+  if (batch == 0 || positions == 0 || rows == 0)
+    return;
+  bool pointwise = true;  // as in conv_forward: a itself is the column matrix
+  for (size_t i = 0; i < 3; ++i)
+    pointwise = pointwise && g.k[i] == 1 && g.s[i] == 1 && g.pb[i] == 0 && g.out[i] == g.in[i];
+  const int64_t tile = pointwise ? positions : tile_size(rows, positions);
+  const int nthreads = resolve_threads(threads);
+  // Items are groups (disjoint blocks of gw); batch items and tiles accumulate into one block in
+  // a fixed order, so the sums do not depend on the thread count.
+  const bool outer = groups >= nthreads;
+  const int inner_threads = outer ? 1 : nthreads;
+  auto body = [&](int64_t first, int64_t last) {
+    std::vector<T> col;
+    std::vector<T> tmp;
+    for (int64_t gi = first; gi < last; ++gi) {
+      T* gwg = gw + gi * cgb * rows;  // [cgb, rows]
+      for (int64_t n = 0; n < batch; ++n) {
+        const T* ag = a + (n * ca + gi * cga) * g.in_size();  // [cga, *in]
+        const T* bg = b + (n * cb + gi * cgb) * positions;    // [cgb, positions]
+        for (int64_t p0 = 0; p0 < positions; p0 += tile) {
+          const int64_t p1 = std::min(positions, p0 + tile);
+          const int64_t tp = p1 - p0;
+          const T* cols = ag;
+          if (!pointwise) {
+            col.resize(static_cast<size_t>(rows * tp));
+            im2col(g, ag, cga, p0, p1, col.data());
+            cols = col.data();
+          }
+          const T* bt = bg;
+          if (tp != positions) {
+            tmp.resize(static_cast<size_t>(cgb * tp));
+            for (int64_t j = 0; j < cgb; ++j)
+              std::copy_n(bg + j * positions + p0, tp, tmp.data() + j * tp);
+            bt = tmp.data();
+          }
+          // gw_g[cgb, rows] += b_tile[cgb, tp] * col[rows, tp]^T
+          gemm(false, true, cgb, rows, tp, T(1), bt, cols, T(1), gwg, inner_threads);
+        }
+      }
+    }
+  };
+  if (outer) {
+    parallel_for(groups, nthreads, 1, body);
+  } else {
+    body(0, groups);
+  }
+}
+
 #define NNCERT_INSTANTIATE_CONV(T)                           \
   template void conv_forward<T>(const ConvParams&,           \
                                 const Shape&,                \
@@ -378,7 +448,9 @@ void conv_transpose_forward(const ConvParams& p,
                                           const T*,          \
                                           const Shape&,      \
                                           T*,                \
-                                          int);
+                                          int);              \
+  template void conv_weight_grad<T>(                         \
+      const ConvParams&, const Shape&, const T*, const Shape&, const T*, const Shape&, T*, int);
 NNCERT_INSTANTIATE_CONV(float)
 NNCERT_INSTANTIATE_CONV(double)
 #undef NNCERT_INSTANTIATE_CONV

@@ -51,4 +51,19 @@ void conv_transpose_forward(const ConvParams& p,
                             T* y,
                             int threads);
 
+// Weight gradient of a convolution, gw = d <b, conv(a, w)> / dw:
+//   gw[j, c, k] = sum_{n, o} b[n, j, o] * a[n, group(j)*C/groups + c, o*s - pb + k*d]
+// (im2col of a, one GEMM per batch item and group). For Conv a = x, b = dL/dy; for ConvTranspose,
+// as <gy, conv_transpose(x, w)> = <conv(gy, w), x>, a = dL/dy and b = x. a: [N, C, *in],
+// b: [N, J, *out], gw: [J, C/groups, *kernel] (overwritten).
+template <class T>
+void conv_weight_grad(const ConvParams& p,
+                      const Shape& a_shape,
+                      const T* a,
+                      const Shape& b_shape,
+                      const T* b,
+                      const Shape& w_shape,
+                      T* gw,
+                      int threads);
+
 }  // namespace nncert::kernels
