@@ -9,8 +9,17 @@ fi
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${NNCERT_BIN:-$root/build/bin/verify-model}"
 onnx="$3"
-# Leftovers of an earlier instance (only this binary's verify runs).
-pkill -f "^$bin verify" 2>/dev/null || true
+# A leftover run of an earlier instance: run_instance.sh records its pid in this file.
+pidfile="${NNCERT_VNNCOMP_PIDFILE:-${TMPDIR:-/tmp}/nncert-vnncomp-$(id -u).pid}"
+if [ -f "$pidfile" ]; then
+  pid=$(cat "$pidfile" 2>/dev/null || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    sleep 1
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+fi
 if [ ! -x "$bin" ]; then
   echo "prepare_instance.sh: $bin not found (run install_tool.sh v1)" >&2
   exit 1

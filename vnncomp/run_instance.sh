@@ -31,10 +31,16 @@ esac
 # The tool's own limit is slightly under the harness's; `timeout` is the last resort.
 inner=$(awk -v t="$timeout_s" 'BEGIN { v = t - 1; if (v < 1) v = t; print v }')
 rm -f "$result"
+# prepare_instance.sh stops a leftover run through this pid file.
+pidfile="${NNCERT_VNNCOMP_PIDFILE:-${TMPDIR:-/tmp}/nncert-vnncomp-$(id -u).pid}"
 timeout --signal=TERM --kill-after=5 "$(awk -v t="$timeout_s" 'BEGIN { print t + 5 }')" \
   "$bin" verify "$onnx" "$vnnlib" --timeout "$inner" --global-timeout "$inner" \
-  --vnncomp-result "$result" --quiet
+  --vnncomp-result "$result" --quiet &
+child=$!
+echo "$child" > "$pidfile" 2>/dev/null || true
+wait "$child"
 rc=$?
+rm -f "$pidfile"
 if [ ! -s "$result" ]; then
   if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then echo timeout > "$result"; else echo error > "$result"; fi
 fi

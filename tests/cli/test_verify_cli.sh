@@ -173,7 +173,7 @@ printf 'checks:\n  - name: a\n    model: %s/missing.onnx\n    properties: [%s]\n
 expect 3 "gate with a missing model exits 3, not 1" -- "$bin" gate "$tmp/missing.yaml"
 
 # ---- VNN-COMP scripts
-export NNCERT_BIN="$bin"
+export NNCERT_BIN="$bin" NNCERT_VNNCOMP_PIDFILE="$tmp/vnncomp.pid"
 expect 0 "run_instance.sh unsat" -- "$root/vnncomp/run_instance.sh" v1 test "$toy" "$tmp/toy_crown.vnnlib" "$tmp/vr1" 30
 if [ "$(head -1 "$tmp/vr1")" = "unsat" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: run_instance unsat: $(cat "$tmp/vr1")"; fi
 expect 0 "run_instance.sh sat" -- "$root/vnncomp/run_instance.sh" v1 test "$toy" "$tmp/toy_sat2.vnnlib" "$tmp/vr2" 30
