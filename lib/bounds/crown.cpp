@@ -1,6 +1,7 @@
 #include "bounds/crown.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -251,6 +252,11 @@ class Engine {
   // lower line, c < 0 the upper; an upper bound the reverse. Zero coefficients add nothing.
   // With `mag` (the input's magnitudes) and `err`, also adds sum_j |c_j| (|slope_j| m_j + |b_j|),
   // the magnitude sum of each row's relaxed terms, to err (rounding-safe mode).
+  // Branch-free (the signs of these rows are unpredictable): slopes are always finite
+  // (docs/bounds.md, "Edges"), so max(c, 0) * s_pos + min(c, 0) * s_neg is exactly c times the
+  // chosen slope (the other product is a signed zero) and vectorises. Intercepts may be infinite,
+  // so the bias picks its intercept and masks a zero coefficient's term to +0 by bit selects (no
+  // 0 * inf reaches the sum), in the same order as a branchy loop: bounds are bit-identical.
   static Tensor apply_lines(const ElementRelaxation& r,
                             const Tensor& c,
                             bool lower,
@@ -263,27 +269,39 @@ class Engine {
     const double* pc = c.data<double>();
     double* po = out.data<double>();
     double* pb = bias.data<double>();
+    // The lines a positive / negative coefficient takes.
+    const Tensor& sp_t = lower ? r.al : r.au;
+    const Tensor& ip_t = lower ? r.bl : r.bu;
+    const Tensor& sn_t = lower ? r.au : r.al;
+    const Tensor& in_t = lower ? r.bu : r.bl;
     for (int64_t row = 0; row < s; ++row) {
       const int64_t off = per_row ? row * n : 0;
-      const double *sl = r.al.data<double>() + off, *il = r.bl.data<double>() + off;
-      const double *su = r.au.data<double>() + off, *iu = r.bu.data<double>() + off;
-      const double* cr = pc + row * n;
-      double* orow = po + row * n;
+      const double* __restrict sp = sp_t.data<double>() + off;
+      const double* __restrict sn = sn_t.data<double>() + off;
+      const double* ip = ip_t.data<double>() + off;
+      const double* in = in_t.data<double>() + off;
+      const double* __restrict cr = pc + row * n;
+      double* __restrict orow = po + row * n;
+      for (int64_t j = 0; j < n; ++j)
+        orow[j] = std::max(cr[j], 0.0) * sp[j] + std::min(cr[j], 0.0) * sn[j];
       double acc = 0;
       for (int64_t j = 0; j < n; ++j) {
         const double cj = cr[j];
-        if (cj == 0) {
-          orow[j] = 0;
-          continue;
-        }
-        const bool use_lower = (cj >= 0) == lower;
-        orow[j] = cj * (use_lower ? sl[j] : su[j]);
-        acc += cj * (use_lower ? il[j] : iu[j]);
-        if (err)
-          err[row] += std::abs(cj) * (std::abs(use_lower ? sl[j] : su[j]) * mag->get(j) +
-                                      std::abs(use_lower ? il[j] : iu[j]));
+        // Bit selects: the intercept by sign, then the term or +0 for a zero coefficient.
+        const uint64_t pos = -static_cast<uint64_t>(cj >= 0);
+        const uint64_t nz = -static_cast<uint64_t>(cj != 0);
+        const double b = std::bit_cast<double>((std::bit_cast<uint64_t>(ip[j]) & pos) |
+                                               (std::bit_cast<uint64_t>(in[j]) & ~pos));
+        acc += std::bit_cast<double>(std::bit_cast<uint64_t>(cj * b) & nz);
       }
       pb[row] += acc;
+      if (err)
+        for (int64_t j = 0; j < n; ++j) {
+          const double cj = cr[j];
+          if (cj != 0)
+            err[row] += std::abs(cj) * (std::abs(cj >= 0 ? sp[j] : sn[j]) * mag->get(j) +
+                                        std::abs(cj >= 0 ? ip[j] : in[j]));
+        }
     }
     return out;
   }
