@@ -1,6 +1,7 @@
 #include "bounds/crown.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -25,15 +26,30 @@ struct RelaxUse {
   Tensor c;                 // [S, n] coefficients over the activation's output
   ElementRelaxation lines;  // [S, n] with alpha, [n] with the default lines
 };
+// A non-element-wise op with optimisable lines (OpDef::crown_alpha) and its coefficients.
+struct OpUse {
+  NodeId node = kNoNode;
+  Tensor c;  // [S, numel(output)]
+};
 struct Tape {
   std::vector<NodeId> visited;  // nodes the coefficients went through, reverse topological order
   std::vector<RelaxUse> relax;
+  std::vector<OpUse> ops;
   std::vector<Tensor> xstar;  // per graph input: [S, n_in] the point attaining each row's bound
 };
 
-// alpha per element-wise activation node (indexed by NodeId; invalid = default lines):
-// lo/hi parametrise the lower/upper line, [S, n] (one set per specification row).
+// alpha per node (indexed by NodeId; invalid = default lines), one set per specification row:
+// element-wise activations: lo/hi parametrise the lower/upper line, [S, n]; ops with a
+// CrownAlphaRule: lo = [S, count] (the op's own parameters), hi invalid.
 using Alphas = std::vector<Interval>;
+
+// What a node's CROWN rule reads besides the coefficients.
+struct RuleArgs {
+  std::vector<Interval> in_b;
+  std::unique_ptr<bool[]> is_const;  // std::vector<bool> has no contiguous storage for a span
+  std::vector<TypeInfo> out_types;
+  std::span<const bool> consts() const { return {is_const.get(), in_b.size()}; }
+};
 
 bool is_relu_like(const std::string& op) {
   return op == "Relu" || op == "LeakyRelu";
@@ -106,8 +122,9 @@ class Engine {
   double gamma = 0;
   std::vector<Interval> mag_ibp;
   std::vector<Tensor> node_mag;
-  // alpha-CROWN: per node, whether its lower / upper line depends on alpha.
-  std::vector<uint8_t> free_lo, free_hi;
+  // alpha-CROWN: per node, whether its lower / upper line depends on alpha, and whether the
+  // alpha is the op's own (CrownAlphaRule) rather than element-wise lines.
+  std::vector<uint8_t> free_lo, free_hi, op_alpha;
 
   // max(|lo|, |hi|) of value v's IBP interval, element-wise.
   Tensor value_magnitude(ValueId v) const {
@@ -235,6 +252,11 @@ class Engine {
   // lower line, c < 0 the upper; an upper bound the reverse. Zero coefficients add nothing.
   // With `mag` (the input's magnitudes) and `err`, also adds sum_j |c_j| (|slope_j| m_j + |b_j|),
   // the magnitude sum of each row's relaxed terms, to err (rounding-safe mode).
+  // Branch-free (the signs of these rows are unpredictable): slopes are always finite
+  // (docs/bounds.md, "Edges"), so max(c, 0) * s_pos + min(c, 0) * s_neg is exactly c times the
+  // chosen slope (the other product is a signed zero) and vectorises. Intercepts may be infinite,
+  // so the bias picks its intercept and masks a zero coefficient's term to +0 by bit selects (no
+  // 0 * inf reaches the sum), in the same order as a branchy loop: bounds are bit-identical.
   static Tensor apply_lines(const ElementRelaxation& r,
                             const Tensor& c,
                             bool lower,
@@ -247,27 +269,39 @@ class Engine {
     const double* pc = c.data<double>();
     double* po = out.data<double>();
     double* pb = bias.data<double>();
+    // The lines a positive / negative coefficient takes.
+    const Tensor& sp_t = lower ? r.al : r.au;
+    const Tensor& ip_t = lower ? r.bl : r.bu;
+    const Tensor& sn_t = lower ? r.au : r.al;
+    const Tensor& in_t = lower ? r.bu : r.bl;
     for (int64_t row = 0; row < s; ++row) {
       const int64_t off = per_row ? row * n : 0;
-      const double *sl = r.al.data<double>() + off, *il = r.bl.data<double>() + off;
-      const double *su = r.au.data<double>() + off, *iu = r.bu.data<double>() + off;
-      const double* cr = pc + row * n;
-      double* orow = po + row * n;
+      const double* __restrict sp = sp_t.data<double>() + off;
+      const double* __restrict sn = sn_t.data<double>() + off;
+      const double* ip = ip_t.data<double>() + off;
+      const double* in = in_t.data<double>() + off;
+      const double* __restrict cr = pc + row * n;
+      double* __restrict orow = po + row * n;
+      for (int64_t j = 0; j < n; ++j)
+        orow[j] = std::max(cr[j], 0.0) * sp[j] + std::min(cr[j], 0.0) * sn[j];
       double acc = 0;
       for (int64_t j = 0; j < n; ++j) {
         const double cj = cr[j];
-        if (cj == 0) {
-          orow[j] = 0;
-          continue;
-        }
-        const bool use_lower = (cj >= 0) == lower;
-        orow[j] = cj * (use_lower ? sl[j] : su[j]);
-        acc += cj * (use_lower ? il[j] : iu[j]);
-        if (err)
-          err[row] += std::abs(cj) * (std::abs(use_lower ? sl[j] : su[j]) * mag->get(j) +
-                                      std::abs(use_lower ? il[j] : iu[j]));
+        // Bit selects: the intercept by sign, then the term or +0 for a zero coefficient.
+        const uint64_t pos = -static_cast<uint64_t>(cj >= 0);
+        const uint64_t nz = -static_cast<uint64_t>(cj != 0);
+        const double b = std::bit_cast<double>((std::bit_cast<uint64_t>(ip[j]) & pos) |
+                                               (std::bit_cast<uint64_t>(in[j]) & ~pos));
+        acc += std::bit_cast<double>(std::bit_cast<uint64_t>(cj * b) & nz);
       }
       pb[row] += acc;
+      if (err)
+        for (int64_t j = 0; j < n; ++j) {
+          const double cj = cr[j];
+          if (cj != 0)
+            err[row] += std::abs(cj) * (std::abs(cj >= 0 ? sp[j] : sn[j]) * mag->get(j) +
+                                        std::abs(cj >= 0 ? ip[j] : in[j]));
+        }
     }
     return out;
   }
@@ -311,8 +345,28 @@ class Engine {
         }
         if (tape)
           tape->relax.push_back({*it, acoef[o], lines});
+      } else if (alphas && op_alpha.size() > static_cast<size_t>(*it) &&
+                 op_alpha[static_cast<size_t>(*it)]) {
+        RuleArgs ra;
+        NNCERT_RETURN_IF_ERROR(rule_args(n, ra));
+        Status st = def->crown_alpha->crown(n,
+                                            ra.in_b,
+                                            ra.consts(),
+                                            ra.out_types,
+                                            acoef[o],
+                                            lower,
+                                            (*alphas)[static_cast<size_t>(*it)].lo,
+                                            a_in,
+                                            bias,
+                                            ctx);
+        if (!st.is_ok())
+          return st.with_context("alpha-CROWN through node " + n.display());
+        if (tape)
+          tape->ops.push_back({*it, acoef[o]});
       } else {
         NNCERT_RETURN_IF_ERROR(crown_rule(n, def, acoef[o], lower, a_in, bias));
+        if (tape && def->crown_alpha)
+          tape->ops.push_back({*it, acoef[o]});
         if (opt.safe_rounding) {
           const Tensor& m = node_magnitude(*it);
           const double* pm = m.data<double>();
@@ -405,32 +459,25 @@ class Engine {
     return result;
   }
 
-  Status crown_rule(const Node& n,
-                    const OpDef* def,
-                    const Tensor& a,
-                    bool lower,
-                    std::vector<Tensor>& a_in,
-                    Tensor& bias) {
-    std::vector<Interval> in_b;
-    // std::vector<bool> has no contiguous storage to make a span of.
-    std::unique_ptr<bool[]> is_const(new bool[n.inputs.size() + 1]);
+  Status rule_args(const Node& n, RuleArgs& ra) const {
+    ra.in_b.clear();
+    ra.is_const.reset(new bool[n.inputs.size() + 1]);
     for (size_t i = 0; i < n.inputs.size(); ++i) {
       const ValueId v = n.inputs[i];
-      is_const[i] = v == kNoValue || g.is_constant(v);
+      ra.is_const[i] = v == kNoValue || g.is_constant(v);
       if (v == kNoValue) {
-        in_b.emplace_back();
+        ra.in_b.emplace_back();
         continue;
       }
       // Data-dependent integers (indices, shapes) are not linear in anything.
-      if (!is_const[i] && !is_float(g.value(v).dtype))
+      if (!ra.is_const[i] && !is_float(g.value(v).dtype))
         return Status(ErrorCode::kUnsupported,
                       "CROWN through node " + n.display() + ": its integer input '" +
                           g.value(v).name + "' depends on the model input");
       const Interval& b = bounds[static_cast<size_t>(v)];
-      in_b.push_back(b.lo.is_valid() ? b : shape_only(v));
+      ra.in_b.push_back(b.lo.is_valid() ? b : shape_only(v));
     }
-    std::span<const bool> cspan(is_const.get(), n.inputs.size());
-    std::vector<TypeInfo> out_types;
+    ra.out_types.clear();
     for (ValueId v : n.outputs) {
       TypeInfo t;
       if (v >= 0) {
@@ -439,9 +486,20 @@ class Engine {
       } else {
         t.shape_known = false;
       }
-      out_types.push_back(t);
+      ra.out_types.push_back(t);
     }
-    Status st = def->crown(n, in_b, cspan, out_types, a, lower, a_in, bias, ctx);
+    return Status::ok();
+  }
+
+  Status crown_rule(const Node& n,
+                    const OpDef* def,
+                    const Tensor& a,
+                    bool lower,
+                    std::vector<Tensor>& a_in,
+                    Tensor& bias) {
+    RuleArgs ra;
+    NNCERT_RETURN_IF_ERROR(rule_args(n, ra));
+    Status st = def->crown(n, ra.in_b, ra.consts(), ra.out_types, a, lower, a_in, bias, ctx);
     if (!st.is_ok())
       return st.with_context("CROWN through node " + n.display());
     return Status::ok();
@@ -544,6 +602,10 @@ class Engine {
     std::vector<const RelaxUse*> use_of(g.num_nodes(), nullptr);
     for (const RelaxUse& u : tape.relax)
       use_of[static_cast<size_t>(u.node)] = &u;
+    std::vector<const OpUse*> op_use_of(g.num_nodes(), nullptr);
+    for (const OpUse& u : tape.ops)
+      if (op_alpha[static_cast<size_t>(u.node)])
+        op_use_of[static_cast<size_t>(u.node)] = &u;
     for (auto it = tape.visited.rbegin(); it != tape.visited.rend(); ++it) {
       const Node& n = g.node(*it);
       std::vector<Tensor> rows_in(n.inputs.size());
@@ -610,10 +672,21 @@ class Engine {
           const int64_t off = per_row ? r * m : 0;
           for (int64_t j = 0; j < m; ++j) {
             const int64_t k = r * m + j;
+            // A zero coefficient takes the line a non-negative one would (apply_lines' sign
+            // test; auto_LiRPA's autograd does the same at A = 0): the relaxed value still feeds
+            // the gradients of later nodes, e.g. a MaxPool's alpha on the cells it has not
+            // reached yet (with 0 there, alpha = e_{i*} would never move).
             const bool use_lower = (pc[k] >= 0) == lower;
             const double sl = (use_lower ? use->lines.al : use->lines.au).data<double>()[off + j];
             const double ic = (use_lower ? use->lines.bl : use->lines.bu).data<double>()[off + j];
-            po[k] = pc[k] == 0 ? 0.0 : sl * pv[k] + ic;
+            po[k] = sl * pv[k] + ic;
+            if (pc[k] == 0 && !std::isfinite(po[k])) {
+              // An unbounded line only meets zero coefficients: the other line, or 0.
+              const double y2 =
+                  (use_lower ? use->lines.au : use->lines.al).data<double>()[off + j] * pv[k] +
+                  (use_lower ? use->lines.bu : use->lines.bl).data<double>()[off + j];
+              po[k] = std::isfinite(y2) ? y2 : 0.0;
+            }
             if (!alpha.lo.is_valid() || pc[k] == 0 ||
                 !(use_lower ? free_lo : free_hi)[static_cast<size_t>(*it)])
               continue;
@@ -634,6 +707,29 @@ class Engine {
             (use_lower ? gr.lo : gr.hi).data<double>()[k] = gk;
           }
         }
+      } else if (const OpUse* ou = op_use_of[static_cast<size_t>(*it)]) {
+        // The op's relaxed lines at the relaxed network's point, and d bound / d alpha.
+        RuleArgs ra;
+        NNCERT_RETURN_IF_ERROR(rule_args(n, ra));
+        Tensor gr;
+        Status st = find_op(n.op)->crown_alpha->relaxed(n,
+                                                        ra.in_b,
+                                                        ra.consts(),
+                                                        ra.out_types,
+                                                        ou->c,
+                                                        lower,
+                                                        alphas[static_cast<size_t>(*it)].lo,
+                                                        rows_in,
+                                                        out,
+                                                        gr,
+                                                        ctx);
+        if (!st.is_ok())
+          return st.with_context("alpha-CROWN gradient through node " + n.display());
+        double* pg = gr.data<double>();
+        for (int64_t k = 0; k < gr.numel(); ++k)
+          if (!std::isfinite(pg[k]))
+            pg[k] = 0;
+        grads[static_cast<size_t>(*it)] = {gr, Tensor()};
       } else {
         NNCERT_RETURN_IF_ERROR(forward_rows(n, rows_in, s, out));
       }
@@ -648,12 +744,31 @@ class Engine {
     Tape tape;
     NNCERT_ASSIGN_OR_RETURN(Tensor best, backward(target, c, lower, nullptr, &tape));
     const AlphaOptions& ao = copt.alpha_options;
-    if (tape.relax.empty() || ao.iterations <= 1)
+    // Rounding-safe mode keeps the ops' own rules fixed (their error terms assume them).
+    if ((tape.relax.empty() && (tape.ops.empty() || opt.safe_rounding)) || ao.iterations <= 1)
       return best;
     const int64_t s = c.dim(0);
     Alphas alphas(g.num_nodes()), m1(g.num_nodes()), m2(g.num_nodes()), grads(g.num_nodes());
     free_lo.assign(g.num_nodes(), 0);
     free_hi.assign(g.num_nodes(), 0);
+    op_alpha.assign(g.num_nodes(), 0);
+    for (const OpUse& u : opt.safe_rounding ? std::vector<OpUse>{} : tape.ops) {
+      const Node& n = g.node(u.node);
+      RuleArgs ra;
+      NNCERT_RETURN_IF_ERROR(rule_args(n, ra));
+      Tensor a0;
+      NNCERT_RETURN_IF_ERROR(
+          find_op(n.op)->crown_alpha->init(n, ra.in_b, ra.consts(), ra.out_types, a0));
+      const int64_t m = a0.numel();
+      Tensor a(DType::kF64, {s, m});
+      for (int64_t row = 0; row < s; ++row)
+        std::copy_n(a0.data<double>(), m, a.data<double>() + row * m);
+      const auto k = static_cast<size_t>(u.node);
+      op_alpha[k] = free_lo[k] = 1;
+      alphas[k] = {a, Tensor()};
+      m1[k] = {Tensor(DType::kF64, {s, m}), Tensor()};
+      m2[k] = {Tensor(DType::kF64, {s, m}), Tensor()};
+    }
     for (const RelaxUse& u : tape.relax) {
       const Node& n = g.node(u.node);
       const Interval& x = bounds[static_cast<size_t>(n.inputs[0])];
@@ -718,7 +833,10 @@ class Engine {
       for (size_t k = 0; k < alphas.size(); ++k) {
         if (!alphas[k].lo.is_valid())
           continue;
-        const auto [amin, amax] = alpha_range(g.node(static_cast<NodeId>(k)));
+        // An op's own alpha is projected by the op after the step, not clamped to a box.
+        constexpr double kInf = std::numeric_limits<double>::infinity();
+        const auto [amin, amax] =
+            op_alpha[k] ? std::pair{-kInf, kInf} : alpha_range(g.node(static_cast<NodeId>(k)));
         for (int side = 0; side < 2; ++side) {
           Tensor& a = side ? alphas[k].hi : alphas[k].lo;
           const Tensor& gt = side ? grads[k].hi : grads[k].lo;
@@ -740,6 +858,13 @@ class Engine {
             const double upd = lr * (pm[j] / c1) / (std::sqrt(pv[j] / c2) + eps);
             pa[j] = std::clamp(pa[j] + upd, amin, amax);
           }
+        }
+        if (op_alpha[k]) {
+          const Node& n = g.node(static_cast<NodeId>(k));
+          RuleArgs ra;
+          NNCERT_RETURN_IF_ERROR(rule_args(n, ra));
+          NNCERT_RETURN_IF_ERROR(
+              find_op(n.op)->crown_alpha->project(n, ra.in_b, ra.out_types, alphas[k].lo));
         }
       }
       lr *= ao.lr_decay;

@@ -3,6 +3,8 @@
 // indices into X (row-major over N, C and the spatial dims; column-major spatial order when
 // storage_order = 1). The compute is kernels::max_pool.
 #include <algorithm>
+#include <cmath>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -151,15 +153,112 @@ Status max_pool_vjp(const Node& node,
   return Status::ok();
 }
 
-// CROWN (auto_LiRPA's BoundMaxPool, default non-optimised relaxation), per output window W with
-// input intervals [l_i, u_i] over its cells inside the input (padding cells never win, i.e. act as
-// -inf; auto_LiRPA pads the upper bounds with 0 instead, the same for non-negative inputs):
+// The windows of a MaxPool over its input intervals [l_i, u_i], for the relaxation below. The
+// cells (flat input indices, inside the input: padding never wins) of output o are
+// cell[begin[o] .. begin[o + 1]) in window order.
+struct PoolWindows {
+  std::vector<int64_t> begin, cell;
+  std::vector<int64_t> star;   // position in `cell` of i*, the first largest lower bound
+  std::vector<uint8_t> exact;  // l_{i*} >= u_j for every other cell j: y = x_{i*}
+  std::vector<double> top_u;   // max_j u_j
+};
+
+Expected<PoolWindows> pool_windows(const Node& node,
+                                   const Interval& x,
+                                   std::span<const TypeInfo> out_types) {
+  const Tensor xl = x.lo.to(DType::kF64);
+  const Tensor xu = x.hi.to(DType::kF64);
+  NNCERT_ASSIGN_OR_RETURN(PoolSetup st, resolve_pool(node, kSpec, xl.shape()));
+  const Shape& ys = out_types[0].shape;
+  const auto no = static_cast<size_t>(shape_numel(ys));
+  PoolWindows w;
+  w.begin.assign(no + 1, 0);
+  // Cells come window by window (for_each_pool_cell walks the outputs in order).
+  for_each_pool_cell(st.p, xl.shape(), ys, [&](int64_t yi, int64_t xi) {
+    w.cell.push_back(xi);
+    ++w.begin[static_cast<size_t>(yi) + 1];
+  });
+  for (size_t o = 0; o < no; ++o) {
+    if (w.begin[o + 1] == 0)
+      return unsupported("CROWN through MaxPool: a window holds only padding");
+    w.begin[o + 1] += w.begin[o];
+  }
+  const double* pl = xl.data<double>();
+  const double* pu = xu.data<double>();
+  w.star.assign(no, 0);
+  w.exact.assign(no, 0);
+  w.top_u.assign(no, -std::numeric_limits<double>::infinity());
+  for (size_t o = 0; o < no; ++o) {
+    int64_t b = w.begin[o];
+    for (int64_t k = w.begin[o]; k < w.begin[o + 1]; ++k)
+      if (pl[w.cell[static_cast<size_t>(k)]] > pl[w.cell[static_cast<size_t>(b)]])
+        b = k;
+    double other_u = -std::numeric_limits<double>::infinity();
+    for (int64_t k = w.begin[o]; k < w.begin[o + 1]; ++k) {
+      const double u = pu[w.cell[static_cast<size_t>(k)]];
+      w.top_u[o] = std::max(w.top_u[o], u);
+      if (k != b)
+        other_u = std::max(other_u, u);
+    }
+    w.star[o] = b;
+    w.exact[o] = pl[w.cell[static_cast<size_t>(b)]] >= other_u;
+  }
+  return w;
+}
+
+// CROWN (auto_LiRPA's BoundMaxPool), per output window W with input intervals [l_i, u_i] over
+// its cells inside the input (padding cells never win, i.e. act as -inf; auto_LiRPA pads the
+// upper bounds with 0 instead, the same for non-negative inputs):
 //   i* = the first cell of W with the largest lower bound (window order, as torch's argmax);
-//   lower:  y >= x_{i*};
-//   upper:  y <= x_{i*}        if l_{i*} >= u_j for every other cell j of W (i* always wins),
-//           y <= max_{j in W} u_j   otherwise.
+//   lower:  y >= sum_{i in W} alpha_i x_i, alpha on the simplex (max >= every convex
+//           combination); CROWN's choice, and alpha's start, is alpha = e_{i*}: y >= x_{i*};
+//   upper:  y <= max_{j in W} u_j, or
+//   both:   y = x_{i*}  if l_{i*} >= u_j for every other cell j of W (i* always wins).
 // Overlapping windows (kernel != stride), dilation, padding and ceil_mode follow from the window
-// enumeration: every output has its own i* and line.
+// enumeration: every output has its own i*, line and alpha. `alpha` is [S, cells] (one simplex
+// per window, cells in PoolWindows order), or null for alpha = e_{i*}.
+Status max_pool_lines(const PoolWindows& w,
+                      int64_t n_in,
+                      const Tensor& a,
+                      bool lower,
+                      const Tensor* alpha,
+                      std::vector<Tensor>& a_in,
+                      Tensor& bias) {
+  const auto no = static_cast<int64_t>(w.star.size());
+  const int64_t s = a.dim(0);
+  const auto cells = static_cast<int64_t>(w.cell.size());
+  if (a.numel() != s * no)
+    return shape_error("MaxPool coefficient rows do not match the output");
+  if (alpha && alpha->numel() != s * cells)
+    return shape_error("MaxPool alpha does not match its windows");
+  a_in.assign(std::max<size_t>(a_in.size(), 1), Tensor());
+  a_in[0] = Tensor(DType::kF64, {s, n_in});
+  const Tensor ad = a.to(DType::kF64);
+  const double* pa = ad.data<double>();
+  const double* pal = alpha ? alpha->data<double>() : nullptr;
+  double* po = a_in[0].data<double>();
+  for (int64_t r = 0; r < s; ++r) {
+    double acc = 0;
+    double* orow = po + r * n_in;
+    for (int64_t o = 0; o < no; ++o) {
+      const double c = pa[r * no + o];
+      if (c == 0)
+        continue;
+      const auto ou = static_cast<size_t>(o);
+      if ((c >= 0) != lower && !w.exact[ou]) {
+        acc += c * w.top_u[ou];  // y <= max u
+      } else if (pal == nullptr || w.exact[ou]) {
+        orow[w.cell[static_cast<size_t>(w.star[ou])]] += c;  // y >= x_{i*}, or y = x_{i*}
+      } else {
+        for (int64_t k = w.begin[ou]; k < w.begin[ou + 1]; ++k)
+          orow[w.cell[static_cast<size_t>(k)]] += c * pal[r * cells + k];
+      }
+    }
+    bias.set(r, bias.get(r) + acc);
+  }
+  return Status::ok();
+}
+
 Status max_pool_crown(const Node& node,
                       std::span<const Interval> in_bounds,
                       std::span<const bool> /*is_const*/,
@@ -169,59 +268,126 @@ Status max_pool_crown(const Node& node,
                       std::vector<Tensor>& a_in,
                       Tensor& bias,
                       const ExecContext& /*ctx*/) {
-  const Tensor xl = in_bounds[0].lo.to(DType::kF64);
-  const Tensor xu = in_bounds[0].hi.to(DType::kF64);
-  NNCERT_ASSIGN_OR_RETURN(PoolSetup st, resolve_pool(node, kSpec, xl.shape()));
-  const Shape& ys = out_types[0].shape;
-  const int64_t n_out = shape_numel(ys);
-  const int64_t n_in = xl.numel();
+  NNCERT_ASSIGN_OR_RETURN(PoolWindows w, pool_windows(node, in_bounds[0], out_types));
+  return max_pool_lines(w, in_bounds[0].lo.numel(), a, lower, nullptr, a_in, bias);
+}
+
+// alpha-CROWN: alpha = e_{i*} per window.
+Status max_pool_alpha_init(const Node& node,
+                           std::span<const Interval> in_bounds,
+                           std::span<const bool> /*is_const*/,
+                           std::span<const TypeInfo> out_types,
+                           Tensor& alpha0) {
+  NNCERT_ASSIGN_OR_RETURN(PoolWindows w, pool_windows(node, in_bounds[0], out_types));
+  alpha0 = Tensor(DType::kF64, {static_cast<int64_t>(w.cell.size())});
+  for (int64_t k : w.star)
+    alpha0.data<double>()[k] = 1.0;
+  return Status::ok();
+}
+
+Status max_pool_alpha_crown(const Node& node,
+                            std::span<const Interval> in_bounds,
+                            std::span<const bool> /*is_const*/,
+                            std::span<const TypeInfo> out_types,
+                            const Tensor& a,
+                            bool lower,
+                            const Tensor& alpha,
+                            std::vector<Tensor>& a_in,
+                            Tensor& bias,
+                            const ExecContext& /*ctx*/) {
+  NNCERT_ASSIGN_OR_RETURN(PoolWindows w, pool_windows(node, in_bounds[0], out_types));
+  return max_pool_lines(w, in_bounds[0].lo.numel(), a, lower, &alpha, a_in, bias);
+}
+
+// The line each coefficient selects, at x: sum_i alpha_i x_i (lower), x_{i*} (exact) or max u;
+// d/d alpha_i of c * (sum_i alpha_i x_i) is c * x_i.
+Status max_pool_alpha_relaxed(const Node& node,
+                              std::span<const Interval> in_bounds,
+                              std::span<const bool> /*is_const*/,
+                              std::span<const TypeInfo> out_types,
+                              const Tensor& a,
+                              bool lower,
+                              const Tensor& alpha,
+                              std::span<const Tensor> x_rows,
+                              Tensor& y_rows,
+                              Tensor& grad,
+                              const ExecContext& /*ctx*/) {
+  NNCERT_ASSIGN_OR_RETURN(PoolWindows w, pool_windows(node, in_bounds[0], out_types));
+  const auto no = static_cast<int64_t>(w.star.size());
+  const auto cells = static_cast<int64_t>(w.cell.size());
   const int64_t s = a.dim(0);
-  if (a.numel() != s * n_out)
-    return shape_error("MaxPool coefficient rows do not match the output " + shape_to_string(ys));
-  const double* pl = xl.data<double>();
-  const double* pu = xu.data<double>();
-  const auto no = static_cast<size_t>(n_out);
-  std::vector<int64_t> best(no, -1);  // i*
-  // First pass: i* (the first largest lower bound); second: the largest upper bound of the other
-  // cells and of all cells.
-  for_each_pool_cell(st.p, xl.shape(), ys, [&](int64_t yi, int64_t xi) {
-    int64_t& b = best[static_cast<size_t>(yi)];
-    if (b < 0 || pl[xi] > pl[b])
-      b = xi;
-  });
-  constexpr double kNegInf = -std::numeric_limits<double>::infinity();
-  std::vector<double> other_u(no, kNegInf), all_u(no, kNegInf);
-  for_each_pool_cell(st.p, xl.shape(), ys, [&](int64_t yi, int64_t xi) {
-    const auto o = static_cast<size_t>(yi);
-    all_u[o] = std::max(all_u[o], pu[xi]);
-    if (xi != best[o])
-      other_u[o] = std::max(other_u[o], pu[xi]);
-  });
-  for (size_t o = 0; o < no; ++o)
-    if (best[o] < 0)
-      return unsupported("CROWN through MaxPool: a window holds only padding");
-  a_in.assign(in_bounds.size(), Tensor());
-  a_in[0] = Tensor(DType::kF64, {s, n_in});
+  const int64_t n_in = in_bounds[0].lo.numel();
+  if (a.numel() != s * no || alpha.numel() != s * cells || x_rows.empty() ||
+      x_rows[0].numel() != s * n_in)
+    return shape_error("MaxPool relaxed rows do not match the windows");
   const Tensor ad = a.to(DType::kF64);
   const double* pa = ad.data<double>();
-  double* po = a_in[0].data<double>();
+  const double* pal = alpha.data<double>();
+  const double* px = x_rows[0].data<double>();
+  y_rows = Tensor(DType::kF64, {s, no});
+  grad = Tensor(DType::kF64, {s, cells});
+  double* py = y_rows.data<double>();
+  double* pg = grad.data<double>();
   for (int64_t r = 0; r < s; ++r) {
-    double acc = 0;
-    for (size_t o = 0; o < no; ++o) {
-      const double c = pa[r * n_out + static_cast<int64_t>(o)];
-      if (c == 0)
+    const double* xr = px + r * n_in;
+    for (int64_t o = 0; o < no; ++o) {
+      const double c = pa[r * no + o];
+      const auto ou = static_cast<size_t>(o);
+      const double x_star = xr[w.cell[static_cast<size_t>(w.star[ou])]];
+      if (w.exact[ou]) {
+        py[r * no + o] = x_star;
         continue;
-      const int64_t i = best[o];
-      const bool use_lower = (c >= 0) == lower;
-      if (use_lower || pl[i] >= other_u[o])
-        po[r * n_in + i] += c;  // y >= x_{i*}, or y = x_{i*}
-      else
-        acc += c * all_u[o];  // y <= max u
+      }
+      double lo = 0;
+      for (int64_t k = w.begin[ou]; k < w.begin[ou + 1]; ++k)
+        lo += pal[r * cells + k] * xr[w.cell[static_cast<size_t>(k)]];
+      if ((c >= 0) != lower) {
+        // An infinite upper line only meets a zero coefficient here: keep the values finite.
+        py[r * no + o] = std::isfinite(w.top_u[ou]) ? w.top_u[ou] : lo;
+        continue;
+      }
+      py[r * no + o] = lo;
+      for (int64_t k = w.begin[ou]; k < w.begin[ou + 1]; ++k)
+        pg[r * cells + k] = c * xr[w.cell[static_cast<size_t>(k)]];
     }
-    bias.set(r, bias.get(r) + acc);
   }
   return Status::ok();
 }
+
+// Euclidean projection of every window's alpha onto the simplex {alpha >= 0, sum alpha = 1}:
+// alpha_i <- max(alpha_i + t, 0) with the t that makes the sum 1 (sort-based, Duchi et al. 2008).
+Status max_pool_alpha_project(const Node& node,
+                              std::span<const Interval> in_bounds,
+                              std::span<const TypeInfo> out_types,
+                              Tensor& alpha) {
+  NNCERT_ASSIGN_OR_RETURN(PoolWindows w, pool_windows(node, in_bounds[0], out_types));
+  const auto cells = static_cast<int64_t>(w.cell.size());
+  const int64_t s = alpha.numel() / std::max<int64_t>(cells, 1);
+  if (alpha.numel() != s * cells)
+    return shape_error("MaxPool alpha does not match its windows");
+  double* pa = alpha.data<double>();
+  std::vector<double> v;
+  for (int64_t r = 0; r < s; ++r)
+    for (size_t o = 0; o + 1 < w.begin.size(); ++o) {
+      double* p = pa + r * cells + w.begin[o];
+      const auto m = static_cast<size_t>(w.begin[o + 1] - w.begin[o]);
+      v.assign(p, p + m);
+      std::sort(v.begin(), v.end(), std::greater<>());
+      double sum = 0, t = 0;
+      for (size_t j = 0; j < m; ++j) {
+        sum += v[j];
+        const double tj = (1 - sum) / static_cast<double>(j + 1);
+        if (v[j] + tj > 0)
+          t = tj;
+      }
+      for (size_t j = 0; j < m; ++j)
+        p[j] = std::max(p[j] + t, 0.0);
+    }
+  return Status::ok();
+}
+
+const CrownAlphaRule kMaxPoolAlpha{
+    &max_pool_alpha_init, &max_pool_alpha_crown, &max_pool_alpha_relaxed, &max_pool_alpha_project};
 
 }  // namespace
 
@@ -234,6 +400,11 @@ extern const OpDef kOpMaxPool{"MaxPool",
                               &ibp_monotone<&max_pool_forward>,
                               &max_pool_vjp,
                               &max_pool_crown,
-                              true};
+                              /*crown_needs_bounds=*/true,
+                              /*relax=*/nullptr,
+                              /*bound_forward=*/nullptr,
+                              /*alpha_range=*/nullptr,
+                              /*crown_needs_bounds_fn=*/nullptr,
+                              &kMaxPoolAlpha};
 
 }  // namespace nncert::ops

@@ -131,6 +131,50 @@ using AlphaRangeFn = std::pair<double, double> (*)(const Node& node);
 // (ops whose relaxation is exact in one case and needs intervals in another: Mul, MatMul, Div,
 // Max, Min read them only when two factors / operands are not constant).
 using CrownNeedsBoundsFn = bool (*)(const Node& node, std::span<const bool> is_const);
+// alpha-CROWN for an op whose relaxation is not element-wise (MaxPool; the same shape fits
+// Softmax or Max): per coefficient row, `count` parameters alpha (a flat vector, [S, count] for S
+// rows) select among the op's valid lines; the op defines their feasible set (`project`) and
+// every feasible alpha must give a sound relaxation. The arguments are those of CrownFn.
+//   init:     alpha0 ([count], float64): the parameters that reproduce the `crown` rule's choice.
+//   crown:    the `crown` rule with the lines alpha selects (row r of `a` uses row r of alpha).
+//   relaxed:  the relaxed op at S points, for the gradient: from x_rows (per input, [S, numel];
+//             invalid for constants) writes y_rows [S, numel(out)], where element o of row r is
+//             the line that a[r, o] selects (as `crown` does; a zero coefficient selects the line
+//             a non-negative one would) evaluated at row r of x_rows, and grad [S, count] =
+//             d (sum_o a[r, o] * y_rows[r, o]) / d alpha[r] at fixed x_rows.
+//   project:  maps alpha [S, count] onto the feasible set, in place.
+struct CrownAlphaRule {
+  Status (*init)(const Node& node,
+                 std::span<const Interval> in_bounds,
+                 std::span<const bool> is_const,
+                 std::span<const TypeInfo> out_types,
+                 Tensor& alpha0);
+  Status (*crown)(const Node& node,
+                  std::span<const Interval> in_bounds,
+                  std::span<const bool> is_const,
+                  std::span<const TypeInfo> out_types,
+                  const Tensor& a,
+                  bool lower,
+                  const Tensor& alpha,
+                  std::vector<Tensor>& a_in,
+                  Tensor& bias,
+                  const ExecContext& ctx);
+  Status (*relaxed)(const Node& node,
+                    std::span<const Interval> in_bounds,
+                    std::span<const bool> is_const,
+                    std::span<const TypeInfo> out_types,
+                    const Tensor& a,
+                    bool lower,
+                    const Tensor& alpha,
+                    std::span<const Tensor> x_rows,
+                    Tensor& y_rows,
+                    Tensor& grad,
+                    const ExecContext& ctx);
+  Status (*project)(const Node& node,
+                    std::span<const Interval> in_bounds,
+                    std::span<const TypeInfo> out_types,
+                    Tensor& alpha);
+};
 // Floating-point operations of one execution (multiply-add = 2), for benchmarks.
 using FlopsFn = double (*)(const Node& node, std::span<const Shape> in, std::span<const Shape> out);
 
@@ -153,6 +197,8 @@ struct OpDef {
   // op is nonlinear in general: Max / Min true, Mul / MatMul / Div false, being affine with a
   // constant operand).
   CrownNeedsBoundsFn crown_needs_bounds_fn = nullptr;
+  // Non-element-wise ops with optimisable lines (alpha-CROWN); nullptr: `crown` is fixed.
+  const CrownAlphaRule* crown_alpha = nullptr;
 };
 
 // nullptr if the op type is not in the table.
