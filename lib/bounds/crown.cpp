@@ -641,7 +641,8 @@ class Engine {
         Interval ap, am;
         if (alpha.lo.is_valid()) {
           // d lines / d alpha by a difference quotient inside [0, 1].
-          const auto [amin, amax] = alpha_range(n);
+          const auto arange = alpha_range(n);  // not a structured binding: lambdas use it
+          const double amin = arange.first, amax = arange.second;
           const double h = 1e-4 * (amax - amin);
           const auto k = static_cast<size_t>(*it);
           ap = alpha;
@@ -788,7 +789,8 @@ class Engine {
       const auto k = static_cast<size_t>(u.node);
       // Which lines depend on alpha at all (e.g. ReLU's upper chord does not): only those sides
       // are optimised.
-      const auto [amin, amax] = alpha_range(n);
+      const auto arange = alpha_range(n);
+      const double amin = arange.first, amax = arange.second;
       Interval lo_a{Tensor(DType::kF64, x.lo.shape()), Tensor(DType::kF64, x.lo.shape())};
       Interval hi_a{Tensor(DType::kF64, x.lo.shape()), Tensor(DType::kF64, x.lo.shape())};
       for (int64_t j = 0; j < m; ++j) {
