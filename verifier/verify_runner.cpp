@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <new>
 #include <sstream>
 
 #include <unistd.h>
@@ -287,7 +288,15 @@ Status run_jobs(std::vector<Job>& jobs, const RunSettings& rs, Report& report) {
         if (timeout <= 0 && rs.global_timeout <= 0)
           vo.timeout_s = 0;
         vo.should_stop = global_stop;
-        e.result = verify_property(*slot.model, *job.property, vo);
+        try {
+          e.result = verify_property(*slot.model, *job.property, vo);
+        } catch (const std::bad_alloc&) {
+          // Out of memory on one property: report it and go on with the next one.
+          e.result = PropertyResult{};
+          e.result.verdict = Verdict::kError;
+          e.result.error = ErrorCode::kOutOfMemory;
+          e.result.message = "out of memory";
+        }
         job.property.reset();  // large VNNLIB properties: keep memory flat over many files
       }
     }
