@@ -121,7 +121,12 @@ class InputBab {
   Expected<InputBabResult> run();
 
  private:
-  Bounded bound(const Domain& d, Executor& ex) const;
+  std::vector<Bounded> bound_group(const std::vector<const Domain*>& ds, Executor& ex) const;
+  Bounded finish(const Domain& d,
+                 const std::vector<double>& lower,
+                 const double* a_rows,
+                 int64_t stride,
+                 Executor& ex) const;
   // Checked counterexample from a candidate point, or nullopt.
   Expected<std::optional<Counterexample>> confirm(const std::vector<double>& x) const {
     return check_counterexample(m_, p_, ci_, x);
@@ -140,39 +145,89 @@ class InputBab {
   uint64_t seq_ = 0;
 };
 
-Bounded InputBab::bound(const Domain& d, Executor& ex) const {
-  Bounded b;
-  std::vector<std::vector<double>> c;
-  std::vector<int32_t> row_ids;
-  for (int32_t t : d.terms)
-    for (int32_t k : rows_.of_term[static_cast<size_t>(t)]) {
-      c.push_back(rows_.c[static_cast<size_t>(k)]);
-      row_ids.push_back(k);
+// Bounds a group of domains by one CROWN call. With the model's batched graph (batch B), domain k
+// of the group is sample k of the batch: the samples are independent, so one call bounds B
+// domains and the per-call overhead (which dominates on small networks) is shared; unused
+// samples repeat domain 0. Otherwise one call per domain.
+std::vector<Bounded> InputBab::bound_group(const std::vector<const Domain*>& ds,
+                                           Executor& ex) const {
+  std::vector<Bounded> out(ds.size());
+  const int64_t batch = m_.batch();
+  const int64_t n = m_.num_inputs(), n_out = m_.num_outputs();
+  const bool batched = batch > 1 && static_cast<int64_t>(ds.size()) > 1;
+  const int64_t per_call = batched ? batch : 1;
+  for (size_t g0 = 0; g0 < ds.size(); g0 += static_cast<size_t>(per_call)) {
+    const size_t g1 = std::min(ds.size(), g0 + static_cast<size_t>(per_call));
+    const int64_t slots = batched ? batch : 1;
+    std::vector<double> lo(static_cast<size_t>(slots * n)), hi(lo.size());
+    std::vector<std::vector<double>> c;
+    std::vector<size_t> first_row(g1 - g0 + 1, 0);
+    for (int64_t k = 0; k < slots; ++k) {
+      const Domain& d = *ds[g0 + static_cast<size_t>(k) < g1 ? g0 + static_cast<size_t>(k) : g0];
+      std::copy(d.lo.begin(), d.lo.end(), lo.begin() + k * n);
+      std::copy(d.hi.begin(), d.hi.end(), hi.begin() + k * n);
+      if (g0 + static_cast<size_t>(k) >= g1)
+        continue;
+      first_row[static_cast<size_t>(k)] = c.size();
+      for (int32_t t : d.terms)
+        for (int32_t r : rows_.of_term[static_cast<size_t>(t)]) {
+          std::vector<double> row(static_cast<size_t>(slots * n_out), 0.0);
+          const auto& src = rows_.c[static_cast<size_t>(r)];
+          std::copy(src.begin(), src.end(), row.begin() + k * n_out);
+          c.push_back(std::move(row));
+        }
+      first_row[static_cast<size_t>(k) + 1] = c.size();
     }
-  std::vector<double> lower(row_ids.size(), -kInf);
-  Tensor lower_a;
-  if (!c.empty()) {
-    BoundOptions bo;
-    bo.dtype = DType::kF64;
-    bo.threads = 1;  // the domains of a batch run in parallel instead
-    bo.safe_rounding = o_.safe_rounding;
-    CrownOptions co;
-    co.lower_only = true;
-    co.lower_linear = true;
-    co.alpha = o_.alpha_depth >= 0 && d.depth >= o_.alpha_depth;
-    co.alpha_options = o_.alpha;
-    auto cr = crown_bounds(
-        m_.single(), std::vector<Perturbation>{Perturbation::box(d.lo, d.hi)}, c, bo, co);
-    if (!cr) {
-      b.status = cr.status();
-      return b;
+    std::vector<double> lower(c.size(), -kInf);
+    Tensor lower_a;
+    if (!c.empty()) {
+      BoundOptions bo;
+      bo.dtype = DType::kF64;
+      bo.threads = 1;  // the groups of a round run in parallel instead
+      bo.safe_rounding = o_.safe_rounding;
+      CrownOptions co;
+      co.lower_only = true;
+      co.lower_linear = true;
+      co.alpha = o_.alpha_depth >= 0 && ds[g0]->depth >= o_.alpha_depth;
+      co.alpha_options = o_.alpha;
+      auto cr = crown_bounds(batched ? m_.batched() : m_.single(),
+                             std::vector<Perturbation>{Perturbation::box(lo, hi)},
+                             c,
+                             bo,
+                             co);
+      if (!cr) {
+        for (size_t i = g0; i < g1; ++i)
+          out[i].status = cr.status();
+        continue;
+      }
+      lower = cr->bounds.lo.to_double_vector();
+      lower_a = std::move(cr->lower_a);
     }
-    lower = cr->bounds.lo.to_double_vector();
-    lower_a = std::move(cr->lower_a);
+    for (size_t i = g0; i < g1; ++i) {
+      const size_t k = i - g0;
+      const std::vector<double> mine(lower.begin() + static_cast<int64_t>(first_row[k]),
+                                     lower.begin() + static_cast<int64_t>(first_row[k + 1]));
+      const double* a = lower_a.is_valid() ? lower_a.data<double>() +
+                                                 static_cast<int64_t>(first_row[k]) * slots * n +
+                                                 static_cast<int64_t>(k) * n
+                                           : nullptr;
+      out[i] = finish(*ds[i], mine, a, slots * n, ex);
+    }
   }
+  return out;
+}
+
+// Refuted terms, the split and the candidate points of one bounded domain: `lower` per row of
+// its open terms (in order), the rows' linear lower-bound coefficients at a + j * stride.
+Bounded InputBab::finish(const Domain& d,
+                         const std::vector<double>& lower,
+                         const double* a_rows,
+                         int64_t stride,
+                         Executor& ex) const {
+  Bounded b;
   // Per open term: its best row (largest margin); the domain's worst term decides the split.
   const auto n = static_cast<int64_t>(d.lo.size());
-  int64_t worst_row = -1;  // index into row_ids
+  int64_t worst_row = -1;  // index into lower
   std::vector<int64_t> worst_term_rows;
   size_t pos = 0;
   for (int32_t t : d.terms) {
@@ -203,8 +258,7 @@ Bounded InputBab::bound(const Domain& d, Executor& ex) const {
   }
   if (b.open.empty())
     return b;
-  const bool have_a = lower_a.is_valid() && worst_row >= 0;
-  b.split = choose_split(d, have_a ? lower_a.data<double>() + worst_row * n : nullptr);
+  b.split = choose_split(d, a_rows && worst_row >= 0 ? a_rows + worst_row * stride : nullptr);
   // Candidates: the domain's centre and, for the worst term's rows, the corner minimising the
   // row's linear lower bound (where CROWN's bound is attained).
   std::vector<std::vector<double>> cand;
@@ -213,9 +267,9 @@ Bounded InputBab::bound(const Domain& d, Executor& ex) const {
     centre[static_cast<size_t>(i)] =
         0.5 * (d.lo[static_cast<size_t>(i)] + d.hi[static_cast<size_t>(i)]);
   cand.push_back(std::move(centre));
-  if (lower_a.is_valid())
+  if (a_rows)
     for (size_t j = 0; j < worst_term_rows.size() && j < 4; ++j) {
-      const double* a = lower_a.data<double>() + worst_term_rows[j] * n;
+      const double* a = a_rows + worst_term_rows[j] * stride;
       std::vector<double> x(static_cast<size_t>(n));
       for (int64_t i = 0; i < n; ++i)
         x[static_cast<size_t>(i)] =
@@ -333,14 +387,24 @@ Expected<InputBabResult> InputBab::run() {
     }
     std::vector<Bounded> out(batch.size());
     const auto nb = static_cast<int64_t>(batch.size());
-    parallel_for(nb, threads, 1, [&](int64_t b0, int64_t b1) {
+    // Groups of at most m_.batch() domains, one CROWN call each, spread over the threads.
+    const int64_t group = std::max<int64_t>(1, m_.batch());
+    const int64_t ng = (nb + group - 1) / group;
+    parallel_for(ng, threads, 1, [&](int64_t g0, int64_t g1) {
       auto ex = Executor::create(m_.single(), ro);
-      for (int64_t i = b0; i < b1; ++i) {
+      for (int64_t gi = g0; gi < g1; ++gi) {
+        const int64_t i0 = gi * group, i1 = std::min(nb, i0 + group);
         if (!ex) {
-          out[static_cast<size_t>(i)].status = ex.status();
+          for (int64_t i = i0; i < i1; ++i)
+            out[static_cast<size_t>(i)].status = ex.status();
           continue;
         }
-        out[static_cast<size_t>(i)] = bound(batch[static_cast<size_t>(i)], *ex);
+        std::vector<const Domain*> ds;
+        for (int64_t i = i0; i < i1; ++i)
+          ds.push_back(&batch[static_cast<size_t>(i)]);
+        std::vector<Bounded> r = bound_group(ds, *ex);
+        for (int64_t i = i0; i < i1; ++i)
+          out[static_cast<size_t>(i)] = std::move(r[static_cast<size_t>(i - i0)]);
       }
     });
     res.domains += nb;

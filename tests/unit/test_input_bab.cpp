@@ -116,6 +116,29 @@ Perturbation random_box(std::mt19937& rng, int64_t d) {
   return Perturbation::box(lo, hi);
 }
 
+// The maximum of y_0 - y_1 over the box up to `margin`: starting from the sampled maximum, the
+// threshold rises to each counterexample's value until input BaB proves y_0 - y_1 < t + margin.
+// Returns t, a value attained at a checked point (or the sampled maximum).
+double bab_max(
+    const AttackModel& m, const Perturbation& box, int64_t out, double t, double margin) {
+  InputBabOptions o;
+  o.max_domains = 200'000;  // a safety net: every property here needs far fewer
+  for (int it = 0; it < 200; ++it) {
+    const Property p =
+        make_property(box, out, {UnsafeTerm{{row(out, {{0, -1.0}, {1, 1.0}}, -(t + margin))}}});
+    auto r = input_bab(m, p, 0, o);
+    REQUIRE(r.has_value());
+    if (r->outcome == InputBabResult::Outcome::kVerified)
+      return t;
+    REQUIRE(r->outcome == InputBabResult::Outcome::kFalsified);
+    const double v = r->counterexample->y[0] - r->counterexample->y[1];
+    REQUIRE(v >= t + margin);
+    t = v;
+  }
+  FAIL("bab_max did not converge");
+  return t;
+}
+
 }  // namespace
 
 TEST_CASE("input bab: barely true and barely false properties are decided soundly", "[bab]") {
@@ -133,6 +156,8 @@ TEST_CASE("input bab: barely true and barely false properties are decided soundl
       lo = std::min(lo, y[0] - y[1]);
     }
     const double eps = 1e-3 * (hi - lo);
+    // The sampled maximum misses the true one by far more than eps: raise it first.
+    hi = bab_max(m, box, out, hi, eps);
     InputBabOptions o;
     o.max_domains = 200'000;  // a safety net: every property here needs far fewer
     for (int sign : {-1, +1}) {
@@ -145,16 +170,14 @@ TEST_CASE("input bab: barely true and barely false properties are decided soundl
       REQUIRE((r->outcome == InputBabResult::Outcome::kVerified ||
                r->outcome == InputBabResult::Outcome::kFalsified));
       check_against_samples(m, p, s, *r);
-      if (sign < 0) {
-        // A sampled point violates: must be falsified.
-        CHECK(r->outcome == InputBabResult::Outcome::kFalsified);
-      }
+      // hi is attained at a checked point, so hi - eps must be falsified.
+      CHECK((r->outcome == InputBabResult::Outcome::kFalsified) == (sign < 0));
       (r->outcome == InputBabResult::Outcome::kVerified ? verified : falsified)++;
       CHECK(r->domains >= 1);
     }
   }
-  CHECK(verified >= 8);  // barely true ones are mostly true (sampling is dense)
-  CHECK(falsified >= 16);
+  CHECK(verified == 16);   // hi + eps: bab_max proved it
+  CHECK(falsified == 16);  // hi - eps: hi is attained
 }
 
 TEST_CASE("input bab: conjunctions and disjunctions of constraints", "[bab]") {
@@ -263,11 +286,15 @@ TEST_CASE("input bab: the pipeline escalates to input BaB after alpha-CROWN", "[
     const AttackModel m = random_mlp(rng, 3, 12, 2);
     const Perturbation box = random_box(rng, 3);
     const Samples s = sample(m, box, 2000);
-    double hi = -1e300;
-    for (const auto& y : s.y)
+    double hi = -1e300, lo = 1e300;
+    for (const auto& y : s.y) {
       hi = std::max(hi, y[0] - y[1]);
+      lo = std::min(lo, y[0] - y[1]);
+    }
+    const double eps = 1e-3 * (hi - lo);
+    hi = bab_max(m, box, 2, hi, eps);
     const Property p =
-        make_property(box, 2, {UnsafeTerm{{row(2, {{0, -1.0}, {1, 1.0}}, -(hi + 1e-3))}}});
+        make_property(box, 2, {UnsafeTerm{{row(2, {{0, -1.0}, {1, 1.0}}, -(hi + 2 * eps))}}});
     VerifyOptions o;
     o.timeout_s = 20;
     const PropertyResult r = verify_property(m, p, o);
