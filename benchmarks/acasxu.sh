@@ -6,7 +6,8 @@
 #
 #   benchmarks/acasxu.sh
 # Environment: CAP (seconds: every instance's timeout becomes CAP, e.g. CAP=30 for a quick run;
-# default: the instances' own), LIMIT (run only the first LIMIT instances), THREADS (default 2),
+# default: the instances' own), LIMIT (run only the first LIMIT instances), EVERY (run every
+# EVERY-th instance: a sample across the properties), THREADS (default 2),
 # NNCERT_BIN (default build/bin/verify-model), SHARED (default ../shared), OUT (default
 # build/acasxu), EXTRA (more verify flags). Exit status 1 when an answer contradicts the known one.
 set -euo pipefail
@@ -20,10 +21,10 @@ if [ ! -f "$bench/instances.csv" ]; then
   exit 2
 fi
 csv="$bench/instances.csv"
-if [ -n "${LIMIT:-}" ]; then
+if [ -n "${LIMIT:-}${EVERY:-}" ]; then
   # A copy inside the benchmark's own folder is not allowed (shared, read-only): absolute paths.
   csv="$out/instances.csv"
-  head -n "$LIMIT" "$bench/instances.csv" |
+  awk -v k="${EVERY:-1}" '(NR - 1) % k == 0' "$bench/instances.csv" | head -n "${LIMIT:-1000000}" |
     awk -F, -v d="$bench" '{ printf "%s/%s,%s/%s,%s\n", d, $1, d, $2, $3 }' >"$csv"
 fi
 args=(verify --instances "$csv" --threads "${THREADS:-2}" --report "$out/acasxu.json" --quiet)

@@ -154,7 +154,7 @@ std::vector<Bounded> InputBab::bound_group(const std::vector<const Domain*>& ds,
   std::vector<Bounded> out(ds.size());
   const int64_t batch = m_.batch();
   const int64_t n = m_.num_inputs(), n_out = m_.num_outputs();
-  const bool batched = batch > 1 && static_cast<int64_t>(ds.size()) > 1;
+  const bool batched = o_.batch_graph && batch > 1 && static_cast<int64_t>(ds.size()) > 1;
   const int64_t per_call = batched ? batch : 1;
   for (size_t g0 = 0; g0 < ds.size(); g0 += static_cast<size_t>(per_call)) {
     const size_t g1 = std::min(ds.size(), g0 + static_cast<size_t>(per_call));
