@@ -125,6 +125,9 @@ class Engine {
   // alpha-CROWN: per node, whether its lower / upper line depends on alpha, and whether the
   // alpha is the op's own (CrownAlphaRule) rather than element-wise lines.
   std::vector<uint8_t> free_lo, free_hi, op_alpha;
+  // When set, the next lower-bound backward pass stores its coefficients over the first graph
+  // input here (CrownOptions::lower_linear).
+  Tensor* capture_lower_a = nullptr;
 
   // max(|lo|, |hi|) of value v's IBP interval, element-wise.
   Tensor value_magnitude(ValueId v) const {
@@ -408,6 +411,10 @@ class Engine {
       const double* pxh = bounds[v].hi.data<double>();
       const double* pa = acoef[v].data<double>();
       const int64_t n = bounds[v].lo.numel();
+      if (capture_lower_a && lower && i == 0) {
+        *capture_lower_a = acoef[v].clone().reshaped({s, n});
+        capture_lower_a = nullptr;
+      }
       Tensor xs;
       if (tape)
         xs = Tensor(DType::kF64, {s, n});
@@ -1176,13 +1183,17 @@ Expected<CrownResult> crown_bounds(const Graph& g,
       }
       result.bounds = {v, v};
     } else {
+      if (crown.lower_linear && !crown.alpha)
+        e.capture_lower_a = &result.lower_a;
       NNCERT_ASSIGN_OR_RETURN(result.bounds, e.bound_rows(out, cm, !crown.lower_only));
+      e.capture_lower_a = nullptr;
       if (crown.alpha) {
         // Never looser than CROWN: alpha starts from CROWN's lines, but the intermediate bounds
         // it optimised change the default lines too, so keep the better of the two per row.
         CrownOptions plain = crown;
         plain.alpha = false;
         NNCERT_ASSIGN_OR_RETURN(CrownResult p, crown_bounds(g, inputs, c, options, plain));
+        result.lower_a = std::move(p.lower_a);
         for (int64_t r = 0; r < cm.dim(0); ++r) {
           result.bounds.lo.set(r, std::max(result.bounds.lo.get(r), p.bounds.lo.get(r)));
           result.bounds.hi.set(r, std::min(result.bounds.hi.get(r), p.bounds.hi.get(r)));

@@ -18,6 +18,10 @@ namespace nncert {
 struct CrownResult {
   Interval bounds;                     // [S] bounds of C * target
   std::vector<Interval> intermediate;  // per ValueId: bounds used for activation inputs
+  // With CrownOptions::lower_linear: [S, n] coefficients A of plain CROWN's lower bound of each
+  // row over the first graph input (flattened), lower(C y) = min over the set of A x + const;
+  // invalid when the output does not depend on that input. Branching heuristics read it.
+  Tensor lower_a;
 };
 
 // alpha-CROWN: the optimisable lines of element-wise activations (RelaxFn alpha) as variables,
@@ -42,6 +46,9 @@ struct CrownOptions {
   // Only the lower bounds of C * output are wanted (verification: margins must be positive);
   // the upper bounds come back as +inf and cost nothing. Intermediate bounds keep both sides.
   bool lower_only = false;
+  // Also return the lower bound's linear coefficients over the first input (CrownResult::
+  // lower_a); under alpha the coefficients of the plain CROWN pass.
+  bool lower_linear = false;
   // Polled before every backward pass and alpha-CROWN step; when it returns true the computation
   // stops with kTimeout (time limits, Ctrl-C).
   std::function<bool()> should_stop;

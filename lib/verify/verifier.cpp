@@ -36,6 +36,8 @@ const char* method_name(Method m) {
       return "crown";
     case Method::kAlphaCrown:
       return "alpha-crown";
+    case Method::kInputBab:
+      return "input-bab";
   }
   return "?";
 }
@@ -74,6 +76,57 @@ bool all_terms_refuted(const PropertyCase& pc, const Rows& rows, const std::vect
       refuted[static_cast<size_t>(rows.term[k])] = 1;
   }
   return std::all_of(refuted.begin(), refuted.end(), [](char c) { return c != 0; });
+}
+
+// Input BaB on the open box regions: verified regions leave `open`; a counterexample ends the
+// property (returns kFalsified).
+std::optional<Verdict> run_input_bab(const AttackModel& model,
+                                     const Property& p,
+                                     const VerifyOptions& o,
+                                     const std::function<bool()>& should_stop,
+                                     std::vector<int64_t>& open,
+                                     PropertyResult& res,
+                                     std::vector<std::string>& errors) {
+  const auto tm = Clock::now();
+  InputBabOptions bo = o.input_bab;
+  bo.threads = o.threads;
+  bo.safe_rounding = o.safe_rounding;
+  bo.should_stop = should_stop;
+  std::vector<int64_t> still_open;
+  for (int64_t ci : open) {
+    const Perturbation& in = p.cases[static_cast<size_t>(ci)].input;
+    if (in.kind != Perturbation::Kind::kBox || !in.constraints.empty() || should_stop()) {
+      still_open.push_back(ci);
+      continue;
+    }
+    auto r = input_bab(model, p, ci, bo);
+    if (!r) {
+      errors.push_back(std::string("input-bab: ") + r.status().message());
+      still_open.push_back(ci);
+      continue;
+    }
+    res.domains += r->domains;
+    if (r->outcome == InputBabResult::Outcome::kFalsified) {
+      res.counterexample = std::move(r->counterexample);
+      res.method = "input-bab";
+      res.method_times.emplace_back("input-bab",
+                                    std::chrono::duration<double>(Clock::now() - tm).count());
+      return Verdict::kFalsified;
+    }
+    if (r->outcome == InputBabResult::Outcome::kVerified) {
+      RegionResult& rr = res.regions[static_cast<size_t>(ci)];
+      rr.verified = true;
+      rr.method = "input-bab";
+    } else {
+      if (!r->message.empty())
+        errors.push_back(r->message);
+      still_open.push_back(ci);
+    }
+  }
+  if (still_open.empty() && !open.empty())
+    res.method = "input-bab";
+  open = std::move(still_open);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -177,6 +230,15 @@ PropertyResult verify_property(const AttackModel& model,
         res.method = res.counterexample->found_by;
         return finish(Verdict::kFalsified);
       }
+      continue;
+    }
+    if (m == Method::kInputBab) {
+      if (model.num_inputs() > o.input_bab_max_inputs)
+        continue;
+      if (std::optional<Verdict> v = run_input_bab(model, p, o, should_stop, open, res, errors))
+        return finish(*v);
+      res.method_times.emplace_back("input-bab",
+                                    std::chrono::duration<double>(Clock::now() - tm).count());
       continue;
     }
     ++bound_methods;

@@ -17,6 +17,7 @@
 
 #include "bounds/crown.h"
 #include "verify/attack.h"
+#include "verify/input_bab.h"
 
 namespace nncert {
 
@@ -24,12 +25,12 @@ enum class Verdict { kVerified, kFalsified, kUnknown, kTimeout, kError, kNotRun 
 const char* verdict_name(Verdict v);  // "verified", "falsified", "unknown", "timeout", ...
 
 // Methods the pipeline runs, in order. `methods` of VerifyOptions selects a subset.
-enum class Method { kAttack, kIbp, kCrown, kAlphaCrown };
-const char* method_name(Method m);  // "attack", "ibp", "crown", "alpha-crown"
+enum class Method { kAttack, kIbp, kCrown, kAlphaCrown, kInputBab };
+const char* method_name(Method m);  // "attack", "ibp", "crown", "alpha-crown", "input-bab"
 
 struct VerifyOptions {
   std::vector<Method> methods = {
-      Method::kAttack, Method::kIbp, Method::kCrown, Method::kAlphaCrown};
+      Method::kAttack, Method::kIbp, Method::kCrown, Method::kAlphaCrown, Method::kInputBab};
   double timeout_s = 0;  // per property; 0 = none
   // Bounds move outward by a slack that covers floating-point rounding (docs/bounds.md), so a
   // "verified" also holds for the exact real-valued network computation of the float64 math.
@@ -40,6 +41,10 @@ struct VerifyOptions {
   // is set and attack.max_seconds is 0).
   double attack_time_fraction = 0.25;
   AlphaOptions alpha;
+  // Input BaB runs only on inputs this small: the number of domains grows exponentially with
+  // the input dimension (ACAS Xu: 5), while ReLU splitting suits wide inputs.
+  int64_t input_bab_max_inputs = 16;
+  InputBabOptions input_bab;          // threads, safe_rounding and should_stop come from here
   std::function<bool()> should_stop;  // external stop (interrupt, global timeout)
 };
 
@@ -54,12 +59,14 @@ struct RegionResult {
 
 struct PropertyResult {
   Verdict verdict = Verdict::kNotRun;
-  std::string method;   // what decided it ("pgd", "random", "ibp", "crown", "alpha-crown", "clean")
+  std::string method;   // what decided it ("pgd", "random", "ibp", "crown", "alpha-crown",
+                        // "input-bab", "clean")
   std::string message;  // error text, or why it is unknown
   ErrorCode error = ErrorCode::kOk;  // for kError: what kind of error (exit codes map from it)
   std::optional<Counterexample> counterexample;
   std::vector<RegionResult> regions;
   std::vector<std::pair<std::string, double>> method_times;  // seconds per method that ran
+  int64_t domains = 0;  // branch-and-bound domains bounded (all regions)
   double time_s = 0;
 };
 
