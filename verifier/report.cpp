@@ -52,6 +52,7 @@ nlohmann::json entry_json(const ReportEntry& e, size_t id) {
   for (const auto& [m, t] : r.method_times)
     mt[m] = t;
   j["method_times"] = mt;
+  j["domains"] = r.domains;
   if (e.dataset)
     j["misclassified"] = r.counterexample && r.method == "clean";
   j["num_regions"] = r.regions.size();

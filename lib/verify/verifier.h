@@ -17,6 +17,7 @@
 
 #include "bounds/crown.h"
 #include "verify/attack.h"
+#include "verify/relu_bab.h"
 
 namespace nncert {
 
@@ -24,8 +25,8 @@ enum class Verdict { kVerified, kFalsified, kUnknown, kTimeout, kError, kNotRun 
 const char* verdict_name(Verdict v);  // "verified", "falsified", "unknown", "timeout", ...
 
 // Methods the pipeline runs, in order. `methods` of VerifyOptions selects a subset.
-enum class Method { kAttack, kIbp, kCrown, kAlphaCrown };
-const char* method_name(Method m);  // "attack", "ibp", "crown", "alpha-crown"
+enum class Method { kAttack, kIbp, kCrown, kAlphaCrown, kReluBab };
+const char* method_name(Method m);  // "attack", "ibp", "crown", "alpha-crown", "bab"
 
 struct VerifyOptions {
   std::vector<Method> methods = {
@@ -40,6 +41,10 @@ struct VerifyOptions {
   // is set and attack.max_seconds is 0).
   double attack_time_fraction = 0.25;
   AlphaOptions alpha;
+  // ReLU-split branch and bound (Method::kReluBab) on the regions still open; it runs only for
+  // models with at least this many inputs (`--method auto`: 17; input BaB takes smaller ones).
+  ReluBabOptions relu_bab;
+  int64_t relu_bab_min_inputs = 0;
   std::function<bool()> should_stop;  // external stop (interrupt, global timeout)
 };
 
@@ -60,6 +65,7 @@ struct PropertyResult {
   std::optional<Counterexample> counterexample;
   std::vector<RegionResult> regions;
   std::vector<std::pair<std::string, double>> method_times;  // seconds per method that ran
+  int64_t domains = 0;  // branch-and-bound domains bounded (all regions)
   double time_s = 0;
 };
 
