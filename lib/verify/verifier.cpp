@@ -182,7 +182,10 @@ PropertyResult verify_property(const AttackModel& model,
       continue;
     }
     if (m == Method::kReluBab) {
-      if (model.num_inputs() < o.relu_bab_min_inputs)
+      // Automatic escalation stays within the property's timeout: without one, only an
+      // explicit `bab` runs (until its queue cap).
+      if (model.num_inputs() < o.relu_bab_min_inputs ||
+          (o.relu_bab_min_inputs > 0 && o.timeout_s <= 0))
         continue;
       ++bound_methods;
       std::vector<int64_t> still_open;

@@ -42,7 +42,8 @@ struct VerifyOptions {
   double attack_time_fraction = 0.25;
   AlphaOptions alpha;
   // ReLU-split branch and bound (Method::kReluBab) on the regions still open; it runs only for
-  // models with at least this many inputs (`--method auto`: 17; input BaB takes smaller ones).
+  // models with at least this many inputs (`--method auto`: 17; input BaB takes smaller ones;
+  // auto runs it only when timeout_s is set).
   ReluBabOptions relu_bab;
   int64_t relu_bab_min_inputs = 0;
   std::function<bool()> should_stop;  // external stop (interrupt, global timeout)
