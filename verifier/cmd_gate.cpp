@@ -87,6 +87,8 @@ int run_gate_impl() {
   }
   RunSettings rs;
   rs.verify.methods = *methods;
+  if (config.method == "auto")
+    rs.verify.relu_bab_min_inputs = kAutoReluBabMinInputs;
   rs.verify.threads = g_gate.threads >= 0 ? g_gate.threads : config.threads;
   rs.verify.alpha.iterations = config.alpha_iterations;
   rs.global_timeout = config.global_timeout;

@@ -77,6 +77,8 @@ int run_verify() {
 
   RunSettings rs;
   rs.verify.methods = *methods;
+  if (g_v.method == "auto")
+    rs.verify.relu_bab_min_inputs = kAutoReluBabMinInputs;
   rs.verify.threads = g_v.threads;
   rs.verify.alpha = g_v.alpha;
   rs.verify.attack = g_v.attack;

@@ -155,7 +155,8 @@ class Progress {
 Expected<std::vector<Method>> parse_methods(const std::string& s) {
   if (s == "auto")
     return std::vector<Method>{
-        Method::kAttack, Method::kIbp, Method::kCrown, Method::kAlphaCrown, Method::kInputBab};
+        Method::kAttack, Method::kIbp, Method::kCrown, Method::kAlphaCrown, Method::kInputBab,
+        Method::kReluBab};
   std::vector<Method> out;
   std::stringstream ss(s);
   std::string item;
@@ -170,11 +171,13 @@ Expected<std::vector<Method>> parse_methods(const std::string& s) {
       out.push_back(Method::kAlphaCrown);
     else if (item == "input-bab")
       out.push_back(Method::kInputBab);
+    else if (item == "bab")
+      out.push_back(Method::kReluBab);
     else
       return Status(
           ErrorCode::kInvalidArgument,
           "unknown method '" + item +
-              "' (auto, or a comma-separated list of attack, ibp, crown, alpha-crown, input-bab)");
+              "' (auto, or a comma-separated list of attack, ibp, crown, alpha-crown, input-bab, bab)");
   }
   if (out.empty())
     return Status(ErrorCode::kInvalidArgument, "--method is empty");

@@ -26,6 +26,9 @@ Status run_jobs(std::vector<Job>& jobs, const RunSettings& settings, Report& rep
 
 // "auto" (attack, ibp, crown, alpha-crown) or a comma-separated subset, in the order given.
 Expected<std::vector<Method>> parse_methods(const std::string& s);
+// `auto` runs ReLU branch and bound only for models with more inputs than 16 (smaller ones are
+// the input-split BaB's).
+inline constexpr int64_t kAutoReluBabMinInputs = 17;
 
 // Options of the run as stored in the report.
 nlohmann::json run_settings_json(const RunSettings& s);

@@ -19,6 +19,8 @@ namespace {
 struct StatusError {
   Status status;
 };
+// A split contradicts sound bounds: the split domain is empty.
+struct InfeasibleDomain {};
 
 // What a backward pass records for the alpha gradient (see Engine::adjoint).
 struct RelaxUse {
@@ -128,6 +130,43 @@ class Engine {
   // When set, the next lower-bound backward pass stores its coefficients over the first graph
   // input here (CrownOptions::lower_linear).
   Tensor* capture_lower_a = nullptr;
+  // Split domains: which values carry splits, and beta (set only during the final lower-bound
+  // optimisation: [S, splits.size()]).
+  std::vector<uint8_t> has_split;
+  const Tensor* beta = nullptr;
+
+  // Stores the bounds of v, clamped by the splits on v and intersected with the parent's.
+  void set_bounds(ValueId v, Interval b) {
+    const auto vi = static_cast<size_t>(v);
+    const std::vector<Interval>* parent = copt.reuse_bounds;
+    const bool inter =
+        parent && parent->size() > vi && (*parent)[vi].lo.is_valid() && !g.is_constant(v);
+    if (inter || (has_split.size() > vi && has_split[vi])) {
+      b = {b.lo.clone(), b.hi.clone()};
+      double* lo = b.lo.data<double>();
+      double* hi = b.hi.data<double>();
+      if (inter) {
+        const Interval& pb = (*parent)[vi];
+        for (int64_t j = 0; j < b.lo.numel(); ++j) {
+          lo[j] = std::max(lo[j], pb.lo.get(j));
+          hi[j] = std::min(hi[j], pb.hi.get(j));
+        }
+      }
+      for (const ReluSplit& sp : copt.splits)
+        if (sp.relu_input == v) {
+          if (sp.active)
+            lo[sp.index] = std::max(lo[sp.index], 0.0);
+          else
+            hi[sp.index] = std::min(hi[sp.index], 0.0);
+          if (lo[sp.index] > hi[sp.index])
+            throw InfeasibleDomain{};
+        }
+      for (int64_t j = 0; j < b.lo.numel(); ++j)
+        if (lo[j] > hi[j])
+          throw InfeasibleDomain{};
+    }
+    bounds[vi] = std::move(b);
+  }
 
   // max(|lo|, |hi|) of value v's IBP interval, element-wise.
   Tensor value_magnitude(ValueId v) const {
@@ -309,6 +348,24 @@ class Engine {
     return out;
   }
 
+  // beta-CROWN: sum_k sign_k beta_{r,k} x_{j_k} added to the coefficients of value v
+  // (sign -1 for x_j >= 0, +1 for x_j <= 0: both are <= 0 inside the domain, so a lower bound
+  // stays sound).
+  void add_beta_terms(ValueId v, int64_t s, Tensor& a) {
+    const int64_t n = shape_numel(g.value(v).shape);
+    a = a.is_valid() ? a.to(DType::kF64).clone() : Tensor(DType::kF64, {s, n});
+    const int64_t k = static_cast<int64_t>(copt.splits.size());
+    double* pa = a.data<double>();
+    const double* pb = beta->data<double>();
+    for (int64_t q = 0; q < k; ++q) {
+      const ReluSplit& sp = copt.splits[static_cast<size_t>(q)];
+      if (sp.relu_input != v)
+        continue;
+      for (int64_t r = 0; r < s; ++r)
+        pa[r * n + sp.index] += (sp.active ? -1.0 : 1.0) * pb[r * k + q];
+    }
+  }
+
   // Bound of each row of C * value(target), one side; optionally with alpha and a tape.
   Expected<Tensor> backward(
       ValueId target, const Tensor& c, bool lower, const Alphas* alphas, Tape* tape) {
@@ -328,6 +385,8 @@ class Engine {
         if (n.outputs[k] >= 0 && acoef[static_cast<size_t>(n.outputs[k])].is_valid())
           return Status(ErrorCode::kUnsupported,
                         "CROWN through the second output of node " + n.display());
+      if (beta && has_split[o])
+        add_beta_terms(n.outputs[0], s, acoef[o]);
       if (!acoef[o].is_valid())
         continue;
       const OpDef* def = find_op(n.op);
@@ -601,7 +660,12 @@ class Engine {
   // evaluated at the attaining input point: one forward pass of the relaxed network per row.
   // Nonlinear ops without element-wise lines (MaxPool, ...) use their exact forward there, which
   // only affects the search direction, never soundness.
-  Status adjoint(const Tape& tape, bool lower, const Alphas& alphas, Alphas& grads, int64_t s) {
+  Status adjoint(const Tape& tape,
+                 bool lower,
+                 const Alphas& alphas,
+                 Alphas& grads,
+                 int64_t s,
+                 std::vector<Tensor>* values_out = nullptr) {
     std::vector<Tensor> val(g.num_values());
     for (size_t i = 0; i < g.inputs().size(); ++i)
       if (tape.xstar[i].is_valid())
@@ -743,6 +807,8 @@ class Engine {
       }
       val[static_cast<size_t>(n.outputs[0])] = out;
     }
+    if (values_out)
+      *values_out = std::move(val);
     return Status::ok();
   }
 
@@ -828,6 +894,21 @@ class Engine {
                free_hi[k] ? Tensor(DType::kF64, {s, m}) : Tensor()};
     }
     const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    // beta-CROWN: one beta >= 0 per split and row, starting at 0 (the alpha-CROWN bound).
+    const bool use_beta = copt.beta && lower && !copt.splits.empty() && target == g.outputs()[0];
+    const auto nk = static_cast<int64_t>(copt.splits.size());
+    Tensor betat, bm1, bm2;
+    std::vector<Tensor> vals;
+    struct BetaScope {
+      const Tensor*& slot;
+      ~BetaScope() { slot = nullptr; }
+    } beta_scope{beta};
+    if (use_beta) {
+      betat = Tensor(DType::kF64, {s, nk});
+      bm1 = Tensor(DType::kF64, {s, nk});
+      bm2 = Tensor(DType::kF64, {s, nk});
+      beta = &betat;
+    }
     double lr = ao.lr;
     double best_total = 0;
     for (int64_t r = 0; r < s; ++r)
@@ -837,8 +918,30 @@ class Engine {
       // Gradient at the current alphas (the tape of the last evaluated bound).
       for (auto& gr : grads)
         gr = Interval{};
-      NNCERT_RETURN_IF_ERROR(adjoint(tape, lower, alphas, grads, s));
+      NNCERT_RETURN_IF_ERROR(adjoint(tape, lower, alphas, grads, s, use_beta ? &vals : nullptr));
       const double c1 = 1 - std::pow(b1, step), c2 = 1 - std::pow(b2, step);
+      if (use_beta) {
+        // d bound_r / d beta_{r,k} = sign_k * x_hat_{r,j_k}: the split value in the relaxed
+        // network at the row's minimiser (a bound is linear in every coefficient tensor).
+        for (int64_t q = 0; q < nk; ++q) {
+          const ReluSplit& sp = copt.splits[static_cast<size_t>(q)];
+          const Tensor& xv = vals[static_cast<size_t>(sp.relu_input)];
+          if (!xv.is_valid())
+            continue;
+          const int64_t n = xv.numel() / s;
+          for (int64_t r = 0; r < s; ++r) {
+            const double gj = (sp.active ? -1.0 : 1.0) * xv.data<double>()[r * n + sp.index];
+            double& pm = bm1.data<double>()[r * nk + q];
+            double& pv = bm2.data<double>()[r * nk + q];
+            double& pb = betat.data<double>()[r * nk + q];
+            if (!std::isfinite(gj) || (gj == 0 && pm == 0))
+              continue;
+            pm = b1 * pm + (1 - b1) * gj;
+            pv = b2 * pv + (1 - b2) * gj * gj;
+            pb = std::max(0.0, pb + lr * (pm / c1) / (std::sqrt(pv / c2) + eps));
+          }
+        }
+      }
       for (size_t k = 0; k < alphas.size(); ++k) {
         if (!alphas[k].lo.is_valid())
           continue;
@@ -898,10 +1001,13 @@ class Engine {
 
   // Both sides of C * value(target).
   // Both sides of C * value(target) (only the lower one when `upper` is false: +inf above).
-  Expected<Interval> bound_rows(ValueId target, const Tensor& c, bool upper = true) {
+  Expected<Interval> bound_rows(ValueId target,
+                                const Tensor& c,
+                                bool upper = true,
+                                bool alpha = true) {
     Interval r;
     NNCERT_RETURN_IF_ERROR(check_stop());
-    if (copt.alpha) {
+    if (copt.alpha && alpha) {
       NNCERT_ASSIGN_OR_RETURN(r.lo, optimise(target, c, true));
       if (upper) {
         NNCERT_ASSIGN_OR_RETURN(r.hi, optimise(target, c, false));
@@ -968,7 +1074,7 @@ class Engine {
         for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
           const ValueId ov = g.node(*it).outputs[0];
           NNCERT_ASSIGN_OR_RETURN(Interval b, ibp_general(ov));
-          bounds[static_cast<size_t>(ov)] = b;
+          set_bounds(ov, b);
         }
         return Status::ok();
       }
@@ -980,7 +1086,7 @@ class Engine {
     if ((pn.op == "Gemm" || pn.op == "Conv") && first_input != g.inputs().end() &&
         plain_box[static_cast<size_t>(first_input - g.inputs().begin())]) {
       NNCERT_ASSIGN_OR_RETURN(Interval b, ibp_general(v));
-      bounds[vi] = b;
+      set_bounds(v, b);
       return Status::ok();
     }
     const int64_t n = shape_numel(shape);
@@ -997,7 +1103,7 @@ class Engine {
         if (ref.lo.get(j) < 0 && ref.hi.get(j) > 0)
           rows.push_back(j);
       if (rows.empty()) {
-        bounds[vi] = ref;
+        set_bounds(v, ref);
         return Status::ok();
       }
       const bool linear = pn.op == "Gemm" || pn.op == "MatMul";
@@ -1014,7 +1120,8 @@ class Engine {
     Tensor c(DType::kF64, {s, n});
     for (int64_t r = 0; r < s; ++r)
       c.data<double>()[r * n + rows[static_cast<size_t>(r)]] = 1;
-    NNCERT_ASSIGN_OR_RETURN(Interval b, bound_rows(v, c));
+    NNCERT_ASSIGN_OR_RETURN(
+        Interval b, bound_rows(v, c, true, copt.alpha && copt.alpha_options.optimize_intermediate));
     Interval res;
     if (sparse) {
       res = {ref.lo.clone().reshaped(shape), ref.hi.clone().reshaped(shape)};
@@ -1032,7 +1139,7 @@ class Engine {
         res.hi.set(j, std::min(res.hi.get(j), ib.hi.get(j)));
       }
     }
-    bounds[vi] = res;
+    set_bounds(v, res);
     return Status::ok();
   }
 
@@ -1139,7 +1246,32 @@ Expected<CrownResult> crown_bounds(const Graph& g,
     io.dtype = DType::kF64;
     NNCERT_ASSIGN_OR_RETURN(e.mag_ibp, ibp_all(g, boxes, io));
   }
+  e.has_split.assign(g.num_values(), 0);
+  for (const ReluSplit& sp : crown.splits) {
+    if (sp.relu_input < 0 || static_cast<size_t>(sp.relu_input) >= g.num_values() ||
+        g.value(sp.relu_input).producer == kNoNode || sp.index < 0 ||
+        sp.index >= shape_numel(g.value(sp.relu_input).shape))
+      return Status(ErrorCode::kInvalidArgument, "a ReLU split names no computed value element");
+    e.has_split[static_cast<size_t>(sp.relu_input)] = 1;
+  }
   try {
+    if (crown.reuse_bounds) {
+      // Values computed before the earliest split cannot depend on any split (topological
+      // order): the parent's bounds hold for them as they are (clamped where split).
+      std::vector<size_t> pos(g.num_nodes(), 0);
+      for (size_t i = 0; i < e.order.size(); ++i)
+        pos[static_cast<size_t>(e.order[i])] = i;
+      size_t limit = e.order.size();
+      for (const ReluSplit& sp : crown.splits)
+        limit = std::min(limit, pos[static_cast<size_t>(g.value(sp.relu_input).producer)]);
+      const std::vector<Interval>& rb = *crown.reuse_bounds;
+      for (size_t v = 0; v < g.num_values() && v < rb.size(); ++v) {
+        const NodeId p = g.value(static_cast<ValueId>(v)).producer;
+        if (p != kNoNode && !g.is_constant(static_cast<ValueId>(v)) && rb[v].lo.is_valid() &&
+            pos[static_cast<size_t>(p)] <= limit && !e.bounds[v].lo.is_valid())
+          e.set_bounds(static_cast<ValueId>(v), rb[v]);
+      }
+    }
     // Intermediate bounds for the inputs of every relaxation that reads them, in topological
     // order.
     for (NodeId id : e.order) {
@@ -1192,6 +1324,8 @@ Expected<CrownResult> crown_bounds(const Graph& g,
         // it optimised change the default lines too, so keep the better of the two per row.
         CrownOptions plain = crown;
         plain.alpha = false;
+        plain.beta = false;
+        plain.relu_coefficients = false;
         NNCERT_ASSIGN_OR_RETURN(CrownResult p, crown_bounds(g, inputs, c, options, plain));
         result.lower_a = std::move(p.lower_a);
         for (int64_t r = 0; r < cm.dim(0); ++r) {
@@ -1215,7 +1349,36 @@ Expected<CrownResult> crown_bounds(const Graph& g,
         }
       }
     }
+    if (crown.relu_coefficients && !g.is_constant(out)) {
+      Tape tape;
+      NNCERT_ASSIGN_OR_RETURN(Tensor unused, e.backward(out, cm, true, nullptr, &tape));
+      (void)unused;
+      result.relu_coefs.resize(g.num_values());
+      for (const RelaxUse& u : tape.relax) {
+        const Node& n = g.node(u.node);
+        if (is_relu_like(n.op))
+          result.relu_coefs[static_cast<size_t>(n.inputs[0])] = u.c;
+      }
+      if (!tape.xstar.empty() && tape.xstar[0].is_valid()) {
+        const Tensor& xs = tape.xstar[0];
+        const int64_t s = xs.dim(0), n = xs.numel() / std::max<int64_t>(1, xs.dim(0));
+        for (int64_t r = 0; r < s; ++r)
+          result.minimizers.emplace_back(xs.data<double>() + r * n,
+                                         xs.data<double>() + (r + 1) * n);
+      }
+    }
     result.intermediate = std::move(e.bounds);
+    return result;
+  } catch (const InfeasibleDomain&) {
+    CrownResult result;
+    const int64_t rows =
+        c.empty() ? shape_numel(g.value(g.outputs()[0]).shape) : static_cast<int64_t>(c.size());
+    result.bounds = {Tensor(DType::kF64, {rows}), Tensor(DType::kF64, {rows})};
+    for (int64_t r = 0; r < rows; ++r) {
+      result.bounds.lo.set(r, std::numeric_limits<double>::infinity());
+      result.bounds.hi.set(r, -std::numeric_limits<double>::infinity());
+    }
+    result.infeasible = true;
     return result;
   } catch (const StatusError& err) {
     return err.status;

@@ -22,6 +22,22 @@ struct CrownResult {
   // row over the first graph input (flattened), lower(C y) = min over the set of A x + const;
   // invalid when the output does not depend on that input. Branching heuristics read it.
   Tensor lower_a;
+  // CrownOptions::splits contradict the bounds (a split neuron is provably on its other side):
+  // the domain is empty, every lower bound is +inf and every upper bound -inf (vacuously sound).
+  bool infeasible = false;
+  // With CrownOptions::relu_coefficients, from one plain-CROWN lower-bound pass of the final
+  // rows: per ValueId of a ReLU-like node's input, the [S, n] coefficients of that node's output
+  // (branching scores), and per row the point of the first input attaining it ([S][n_in]).
+  std::vector<Tensor> relu_coefs;
+  std::vector<std::vector<double>> minimizers;
+};
+
+// A branching decision of ReLU-split branch and bound: element `index` (flat) of `relu_input`,
+// the input of a Relu/LeakyRelu, restricted to >= 0 (active) or <= 0 (inactive).
+struct ReluSplit {
+  ValueId relu_input = kNoValue;
+  int64_t index = 0;
+  bool active = true;
 };
 
 // alpha-CROWN: the optimisable lines of element-wise activations (RelaxFn alpha) as variables,
@@ -52,6 +68,20 @@ struct CrownOptions {
   // Polled before every backward pass and alpha-CROWN step; when it returns true the computation
   // stops with kTimeout (time limits, Ctrl-C).
   std::function<bool()> should_stop;
+
+  // Split domains (ReLU branch and bound). A split neuron's input interval is clamped
+  // (active: lo = max(lo, 0); inactive: hi = min(hi, 0)), so its relaxation becomes the exact
+  // line y = x (y = 0), and every later bound is computed under the clamps: sound for inputs of
+  // the region that satisfy every split.
+  std::vector<ReluSplit> splits;
+  // beta-CROWN (with alpha): each split enters the final lower-bound pass as a Lagrange term,
+  // -beta x_j for x_j >= 0 and +beta x_j for x_j <= 0 (beta >= 0 per split and row), optimised
+  // jointly with alpha (Wang et al., NeurIPS 2021).
+  bool beta = false;
+  // Sound bounds of a domain containing this one (the parent's CrownResult::intermediate): values
+  // before the earliest split are taken as they are, later ones are intersected with them.
+  const std::vector<Interval>* reuse_bounds = nullptr;
+  bool relu_coefficients = false;  // fill CrownResult::relu_coefs and minimizers
 };
 
 // Bounds of C * (first graph output) over the input boxes; with c empty, C = identity (every

@@ -38,6 +38,8 @@ const char* method_name(Method m) {
       return "alpha-crown";
     case Method::kInputBab:
       return "input-bab";
+    case Method::kReluBab:
+      return "bab";
   }
   return "?";
 }
@@ -239,6 +241,58 @@ PropertyResult verify_property(const AttackModel& model,
         return finish(*v);
       res.method_times.emplace_back("input-bab",
                                     std::chrono::duration<double>(Clock::now() - tm).count());
+      continue;
+    }
+    if (m == Method::kReluBab) {
+      // Automatic escalation stays within the property's timeout: without one, only an
+      // explicit `bab` runs (until its queue cap).
+      if (model.num_inputs() < o.relu_bab_min_inputs ||
+          (o.relu_bab_min_inputs > 0 && o.timeout_s <= 0))
+        continue;
+      ++bound_methods;
+      std::vector<int64_t> still_open;
+      bool failed = false;
+      for (int64_t ci : open) {
+        if (failed || should_stop() || res.counterexample) {
+          still_open.push_back(ci);
+          continue;
+        }
+        ReluBabOptions bo = o.relu_bab;
+        bo.safe_rounding = o.safe_rounding;
+        bo.threads = o.threads;
+        bo.should_stop = should_stop;
+        auto br = relu_bab(model, p, ci, bo);
+        if (!br) {
+          if (first_error == ErrorCode::kOk)
+            first_error = br.status().code();
+          errors.push_back(std::string("bab: ") + br.status().message());
+          failed = true;
+          still_open.push_back(ci);
+          continue;
+        }
+        res.domains += br->domains;
+        if (br->outcome == ReluBabResult::Outcome::kVerified) {
+          res.regions[static_cast<size_t>(ci)].verified = true;
+          res.regions[static_cast<size_t>(ci)].method = "bab";
+        } else {
+          if (br->outcome == ReluBabResult::Outcome::kFalsified)
+            res.counterexample = std::move(br->counterexample);
+          else if (br->outcome == ReluBabResult::Outcome::kUnknown)
+            errors.push_back("bab: " + br->reason);
+          still_open.push_back(ci);
+        }
+      }
+      if (failed)
+        ++bound_errors;
+      res.method_times.emplace_back("bab",
+                                    std::chrono::duration<double>(Clock::now() - tm).count());
+      if (res.counterexample) {
+        res.method = "bab";
+        return finish(Verdict::kFalsified);
+      }
+      if (still_open.empty() && !open.empty())
+        res.method = "bab";
+      open = std::move(still_open);
       continue;
     }
     ++bound_methods;

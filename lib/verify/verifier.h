@@ -18,6 +18,7 @@
 #include "bounds/crown.h"
 #include "verify/attack.h"
 #include "verify/input_bab.h"
+#include "verify/relu_bab.h"
 
 namespace nncert {
 
@@ -25,8 +26,9 @@ enum class Verdict { kVerified, kFalsified, kUnknown, kTimeout, kError, kNotRun 
 const char* verdict_name(Verdict v);  // "verified", "falsified", "unknown", "timeout", ...
 
 // Methods the pipeline runs, in order. `methods` of VerifyOptions selects a subset.
-enum class Method { kAttack, kIbp, kCrown, kAlphaCrown, kInputBab };
-const char* method_name(Method m);  // "attack", "ibp", "crown", "alpha-crown", "input-bab"
+enum class Method { kAttack, kIbp, kCrown, kAlphaCrown, kInputBab, kReluBab };
+// "attack", "ibp", "crown", "alpha-crown", "input-bab", "bab"
+const char* method_name(Method m);
 
 struct VerifyOptions {
   std::vector<Method> methods = {
@@ -45,6 +47,11 @@ struct VerifyOptions {
   // the input dimension (ACAS Xu: 5), while ReLU splitting suits wide inputs.
   int64_t input_bab_max_inputs = 16;
   InputBabOptions input_bab;          // threads, safe_rounding and should_stop come from here
+  // ReLU-split branch and bound (Method::kReluBab) on the regions still open; it runs only for
+  // models with at least this many inputs (`--method auto`: 17; input BaB takes smaller ones;
+  // auto runs it only when timeout_s is set).
+  ReluBabOptions relu_bab;
+  int64_t relu_bab_min_inputs = 0;
   std::function<bool()> should_stop;  // external stop (interrupt, global timeout)
 };
 

@@ -1,0 +1,92 @@
+// ReLU-split branch and bound (complete verification of one input region), beta-CROWN style:
+// a domain is the region plus split decisions on unstable ReLU neurons (x_j >= 0 or x_j <= 0).
+// Each domain is bounded by CROWN / alpha-CROWN under its splits (crown.h: clamped intermediate
+// bounds, optionally beta Lagrange terms for the split constraints), reusing its parent's
+// intermediate bounds. Domains whose unsafe terms are all refuted are pruned; the others are
+// split on the unstable neuron with the best BaBSR-style score (Bunel et al., JMLR 2020) and
+// kept in a best-first queue ordered by their worst margin. A domain without unstable neurons
+// is a linear program over the region; its CROWN minimiser is checked as a counterexample, and
+// an exact leaf solver (e.g. SMT) may be plugged in for domains with few unstable neurons.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bounds/crown.h"
+#include "verify/attack.h"
+
+namespace nncert {
+
+// What an exact solver is asked about one domain: does some x of region `case_index` that
+// satisfies every split make an unsafe term of that region true?
+struct LeafProblem {
+  const AttackModel* model = nullptr;
+  const Property* property = nullptr;
+  int64_t case_index = 0;
+  const std::vector<ReluSplit>* splits = nullptr;
+  const std::vector<Interval>* bounds = nullptr;  // sound intermediate bounds (per ValueId)
+  int64_t unstable = 0;                           // unstable ReLU neurons left
+  std::function<bool()> should_stop;
+};
+struct LeafAnswer {
+  enum class Kind { kSafe, kUnsafe, kUnknown };
+  Kind kind = Kind::kUnknown;
+  std::vector<double> x;  // kUnsafe: a candidate input (re-checked in float64 by the caller)
+};
+using LeafSolver = std::function<Expected<LeafAnswer>(const LeafProblem&)>;
+
+struct ReluBabOptions {
+  double timeout_s = 0;               // 0 = none
+  std::function<bool()> should_stop;  // external stop / caller's deadline
+  bool safe_rounding = true;
+  int threads = 0;
+  bool alpha = true;  // alpha-CROWN per domain (intermediate bounds by plain CROWN)
+  bool beta = true;   // split constraints as optimised Lagrange terms (needs alpha)
+  AlphaOptions alpha_options = [] {
+    AlphaOptions a;
+    a.iterations = 10;
+    a.early_stop_patience = 4;
+    a.optimize_intermediate = false;  // per domain: too costly; intermediate bounds by CROWN
+    return a;
+  }();
+  int64_t max_queue = 5000;  // memory cap: more open domains than this -> unknown
+  int batch = 4;             // domains split per round
+  int64_t max_domains = 0;   // 0 = no limit
+  // Every this many rounds, PGD on the region (a different seed each time); 0 = never.
+  int reattack_every = 25;
+  AttackOptions attack = [] {
+    AttackOptions a;
+    a.random_samples = 16;
+    a.restarts = 4;
+    return a;
+  }();
+  // Exact solver for domains with at most `leaf_max_unstable` unstable neurons (0: only
+  // domains without unstable neurons); none: such domains stay undecided.
+  LeafSolver leaf_solver;
+  // beta steps for a domain without unstable neurons (an LP whose dual beta solves), 0 = none.
+  int leaf_iterations = 100;
+  int64_t leaf_max_unstable = 0;
+};
+
+struct ReluBabResult {
+  enum class Outcome { kVerified, kFalsified, kUnknown, kTimeout };
+  Outcome outcome = Outcome::kUnknown;
+  std::string reason;  // why it stopped when not decided
+  std::optional<Counterexample> counterexample;
+  int64_t domains = 0;         // domains bounded (the root included)
+  int64_t max_queue_size = 0;  // largest number of open domains
+  int64_t leaves = 0;          // domains without unstable neurons / given to the leaf solver
+  double worst_margin = 0;     // the worst open margin when it stopped (for reports)
+};
+
+// Branch and bound on region `case_index` of the property. Errors of the bound engine are
+// returned; the verdict is in the result.
+Expected<ReluBabResult> relu_bab(const AttackModel& model,
+                                 const Property& property,
+                                 int64_t case_index,
+                                 const ReluBabOptions& options);
+
+}  // namespace nncert
