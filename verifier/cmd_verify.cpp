@@ -179,7 +179,8 @@ void add_verify_command(CLI::App& app, int (*&run)()) {
       ->check(CLI::Range(0, 256));
   sub->add_option("--method",
                   g_v.method,
-                  "auto (attack, ibp, crown, alpha-crown in turn) or a comma-separated subset");
+                  "auto (attack, ibp, crown, alpha-crown in turn) or a comma-separated subset of "
+                  "those and smt (exact, Z3)");
   sub->add_option("--report,-o", g_v.report, "write the JSON report here");
   sub->add_option("--vnncomp-result",
                   g_v.vnncomp_result,

@@ -79,7 +79,10 @@ Expected<std::unique_ptr<AttackModel>> prepare_model(const ModelSlot& slot,
     info.inputs.push_back({{"name", g.value(v).name}, {"shape", g.value(v).shape}});
   for (ValueId v : g.outputs())
     info.outputs.push_back({{"name", g.value(v).name}, {"shape", g.value(v).shape}});
-  NNCERT_ASSIGN_OR_RETURN(AttackModel am, AttackModel::create(g, std::clamp<int64_t>(rs.verify.attack.restarts, 1, 64), rs.verify.threads));
+  NNCERT_ASSIGN_OR_RETURN(
+      AttackModel am,
+      AttackModel::create(
+          g, std::clamp<int64_t>(rs.verify.attack.restarts, 1, 64), rs.verify.threads));
   return std::make_unique<AttackModel>(std::move(am));
 }
 
@@ -163,10 +166,13 @@ Expected<std::vector<Method>> parse_methods(const std::string& s) {
       out.push_back(Method::kCrown);
     else if (item == "alpha-crown")
       out.push_back(Method::kAlphaCrown);
+    else if (item == "smt")
+      out.push_back(Method::kSmt);
     else
-      return Status(ErrorCode::kInvalidArgument,
-                    "unknown method '" + item +
-                        "' (auto, or a comma-separated list of attack, ibp, crown, alpha-crown)");
+      return Status(
+          ErrorCode::kInvalidArgument,
+          "unknown method '" + item +
+              "' (auto, or a comma-separated list of attack, ibp, crown, alpha-crown, smt)");
   }
   if (out.empty())
     return Status(ErrorCode::kInvalidArgument, "--method is empty");

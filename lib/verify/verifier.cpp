@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "bounds/ibp.h"
+#include "smt/smt.h"
 
 namespace nncert {
 
@@ -36,6 +37,8 @@ const char* method_name(Method m) {
       return "crown";
     case Method::kAlphaCrown:
       return "alpha-crown";
+    case Method::kSmt:
+      return "smt";
   }
   return "?";
 }
@@ -74,6 +77,43 @@ bool all_terms_refuted(const PropertyCase& pc, const Rows& rows, const std::vect
       refuted[static_cast<size_t>(rows.term[k])] = 1;
   }
   return std::all_of(refuted.begin(), refuted.end(), [](char c) { return c != 0; });
+}
+
+// The exact check of region ci: CROWN's intermediate bounds (IBP alone when CROWN fails), then
+// Z3 within the time left. A sat model is re-checked by check_counterexample before it counts.
+Expected<SmtResult> smt_region(const AttackModel& model,
+                               const Property& p,
+                               int64_t ci,
+                               double time_left_s,
+                               const std::function<bool()>& should_stop,
+                               const VerifyOptions& o,
+                               std::optional<Counterexample>& ce) {
+  const Graph& g = model.single();
+  const PropertyCase& pc = p.cases[static_cast<size_t>(ci)];
+  BoundOptions bo;
+  bo.dtype = DType::kF64;
+  bo.threads = o.threads;
+  bo.safe_rounding = true;  // the big-M constants must hold for the real-valued network
+  CrownOptions co;
+  co.lower_only = true;
+  co.should_stop = should_stop;
+  auto cr = crown_bounds(g, std::vector<Perturbation>{pc.input}, {}, bo, co);
+  SmtOptions so;
+  so.timeout_s = time_left_s;
+  so.should_stop = should_stop;
+  if (cr)
+    so.bounds = &cr->intermediate;
+  NNCERT_ASSIGN_OR_RETURN(SmtResult r, smt_check(g, pc, so));
+  if (r.answer == SmtResult::Answer::kSat) {
+    NNCERT_ASSIGN_OR_RETURN(auto checked, check_counterexample(model, p, ci, r.x));
+    if (checked) {
+      ce = std::move(*checked);
+      ce->found_by = "smt";
+    } else {
+      r.answer = SmtResult::Answer::kUnknown;
+    }
+  }
+  return r;
 }
 
 }  // namespace
@@ -185,6 +225,33 @@ PropertyResult verify_property(const AttackModel& model,
     for (int64_t ci : open) {
       if (method_failed || should_stop()) {
         still_open.push_back(ci);
+        continue;
+      }
+      if (m == Method::kSmt) {
+        const double left =
+            deadline == Clock::time_point::max()
+                ? 0
+                : std::max(1e-3, std::chrono::duration<double>(deadline - Clock::now()).count());
+        std::optional<Counterexample> ce;
+        auto r = smt_region(model, p, ci, left, should_stop, o, ce);
+        if (!r) {
+          if (first_error == ErrorCode::kOk)
+            first_error = r.status().code();
+          errors.push_back(std::string("smt: ") + r.status().message());
+          method_failed = true;
+          still_open.push_back(ci);
+        } else if (ce) {
+          res.counterexample = std::move(ce);
+          res.method = "smt";
+          res.method_times.emplace_back("smt",
+                                        std::chrono::duration<double>(Clock::now() - tm).count());
+          return finish(Verdict::kFalsified);
+        } else if (r->answer == SmtResult::Answer::kUnsat) {
+          res.regions[static_cast<size_t>(ci)].verified = true;
+          res.regions[static_cast<size_t>(ci)].method = "smt";
+        } else {
+          still_open.push_back(ci);
+        }
         continue;
       }
       const PropertyCase& pc = p.cases[static_cast<size_t>(ci)];

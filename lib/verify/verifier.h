@@ -24,8 +24,10 @@ enum class Verdict { kVerified, kFalsified, kUnknown, kTimeout, kError, kNotRun 
 const char* verdict_name(Verdict v);  // "verified", "falsified", "unknown", "timeout", ...
 
 // Methods the pipeline runs, in order. `methods` of VerifyOptions selects a subset.
-enum class Method { kAttack, kIbp, kCrown, kAlphaCrown };
-const char* method_name(Method m);  // "attack", "ibp", "crown", "alpha-crown"
+// kSmt: the exact Z3 check (lib/smt) of each open region, with CROWN's intermediate bounds;
+// decides both ways (unsat: verified, sat: a re-checked counterexample).
+enum class Method { kAttack, kIbp, kCrown, kAlphaCrown, kSmt };
+const char* method_name(Method m);  // "attack", "ibp", "crown", "alpha-crown", "smt"
 
 struct VerifyOptions {
   std::vector<Method> methods = {
