@@ -79,10 +79,7 @@ Expected<std::unique_ptr<AttackModel>> prepare_model(const ModelSlot& slot,
     info.inputs.push_back({{"name", g.value(v).name}, {"shape", g.value(v).shape}});
   for (ValueId v : g.outputs())
     info.outputs.push_back({{"name", g.value(v).name}, {"shape", g.value(v).shape}});
-  NNCERT_ASSIGN_OR_RETURN(
-      AttackModel am,
-      AttackModel::create(
-          g, std::clamp<int64_t>(rs.verify.attack.restarts, 1, 64), rs.verify.threads));
+  NNCERT_ASSIGN_OR_RETURN(AttackModel am, AttackModel::create(g, std::clamp<int64_t>(rs.verify.attack.restarts, 1, 64), rs.verify.threads));
   return std::make_unique<AttackModel>(std::move(am));
 }
 
