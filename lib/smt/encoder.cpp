@@ -70,7 +70,8 @@ Encoder::Encoder(z3::context& ctx,
                  const Graph& g,
                  const std::vector<Interval>& bounds,
                  std::set<std::pair<ValueId, int64_t>> active,
-                 std::set<std::pair<ValueId, int64_t>> inactive)
+                 std::set<std::pair<ValueId, int64_t>> inactive,
+                 bool big_m)
     : ctx_(ctx),
       s_(solver),
       g_(g),
@@ -79,6 +80,7 @@ Encoder::Encoder(z3::context& ctx,
       hi_(g.num_values()),
       active_(std::move(active)),
       inactive_(std::move(inactive)),
+      big_m_(big_m),
       vals_(g.num_values()),
       has_(g.num_values(), 0) {}
 

@@ -44,14 +44,15 @@ class Encoder {
           const Graph& g,
           const std::vector<Interval>& bounds,
           std::set<std::pair<ValueId, int64_t>> active,
-          std::set<std::pair<ValueId, int64_t>> inactive);
+          std::set<std::pair<ValueId, int64_t>> inactive,
+          bool big_m);
 
   // Encodes every node in topological order, with `x` as the first graph input's terms.
   Status encode(const Terms& x);
   const Terms& terms(ValueId v);
 
   int64_t disjunctions() const { return disjunctions_; }
-  int64_t integer_vars() const { return integer_vars_; }
+  int64_t integer_vars() const { return integer_vars_; }  // indicators (Boolean or 0/1 integer)
 
  private:
   Status encode_node(const Node& n);
@@ -87,6 +88,7 @@ class Encoder {
   const std::vector<Interval>& bounds_;
   std::vector<std::vector<double>> lo_, hi_;  // bounds_ as doubles, filled on first use
   std::set<std::pair<ValueId, int64_t>> active_, inactive_;
+  bool big_m_ = false;
   std::vector<Terms> vals_;
   std::vector<char> has_;
   int64_t disjunctions_ = 0, integer_vars_ = 0, fresh_ = 0;

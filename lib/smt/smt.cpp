@@ -228,7 +228,8 @@ Expected<SmtResult> check(const Graph& g, const PropertyCase& pc, const SmtOptio
   NNCERT_ASSIGN_OR_RETURN(std::vector<Interval> bounds, value_bounds(g, pc.input, o.bounds));
 
   z3::context ctx;
-  z3::solver s(ctx);
+  // Pure linear real arithmetic with Boolean structure (big-M adds integers: QF_LIRA).
+  z3::solver s(ctx, o.encoding == SmtOptions::Encoding::kBigM ? "QF_LIRA" : "QF_LRA");
   smt::Terms x;
   for (int64_t i = 0; i < n; ++i)
     x.push_back(ctx.real_const(("x" + std::to_string(i)).c_str()));
@@ -238,7 +239,8 @@ Expected<SmtResult> check(const Graph& g, const PropertyCase& pc, const SmtOptio
                    g,
                    bounds,
                    {o.active.begin(), o.active.end()},
-                   {o.inactive.begin(), o.inactive.end()});
+                   {o.inactive.begin(), o.inactive.end()},
+                   o.encoding == SmtOptions::Encoding::kBigM);
   NNCERT_RETURN_IF_ERROR(enc.encode(x));
   res.unsafe_neurons = enc.disjunctions();
   res.integer_vars = enc.integer_vars();

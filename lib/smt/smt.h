@@ -2,11 +2,12 @@
 //
 // The graph is encoded over linear real arithmetic with the float weights as exact rationals:
 // affine ops are equalities, ReLU / LeakyRelu / Max / MaxPool / Abs / Clip / Min are big-M
-// disjunctions with 0/1 integer indicators whose constants come from known intervals of their
-// inputs (stable neurons need no indicator). The region and the negated property are added, and
-// Z3 decides: unsat proves the region safe for the real-valued network; sat gives an input that is
-// re-executed in float64 on the runtime before it is reported (a model that does not re-check
-// becomes kUnknown, never a false counterexample). docs/smt.md has the encoding and timings.
+// disjunctions (Boolean case splits, or big-M with 0/1 integer indicators) whose constants come
+// from known intervals of their inputs (stable neurons need no case split). The region and the
+// negated property are added, and Z3 decides: unsat proves the region safe for the real-valued
+// network; sat gives an input that is re-executed in float64 on the runtime before it is reported
+// (a model that does not re-check becomes kUnknown, never a false counterexample). docs/smt.md has
+// the encoding and timings.
 //
 // This header does not include Z3; lib/smt's .cpp files are the only code that does.
 #pragma once
@@ -36,7 +37,11 @@ struct SmtOptions {
   const std::vector<Interval>* bounds = nullptr;
   // A model whose float64 re-check fails (the point sits on the unsafe boundary) is searched
   // again once with every unsafe constraint tightened by margin * max(1, |rhs|).
-  double retry_margin = 1e-6;
+  double retry_margin = 1e-9;
+  // How ReLU / max disjunctions are encoded: Boolean case splits with the LP hull (default), or
+  // big-M with 0/1 integer indicators (much slower on Z3 4.8.12; docs/smt.md).
+  enum class Encoding { kCaseSplit, kBigM };
+  Encoding encoding = Encoding::kCaseSplit;
   Status validate() const;
 };
 
@@ -51,7 +56,7 @@ struct SmtResult {
   std::vector<double> y;       // kSat: its float64 outputs
   int64_t term_index = -1;     // kSat: the unsafe term y satisfies
   int64_t unsafe_neurons = 0;  // disjunctions encoded (unstable ReLUs, max candidates sets, ...)
-  int64_t integer_vars = 0;    // 0/1 indicators
+  int64_t integer_vars = 0;    // indicators (Boolean case splits or 0/1 integers)
   double seconds = 0;          // encoding + solving
   std::string reason;          // why kUnknown (Z3's reason_unknown, "interrupted", ...)
 };
