@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <random>
 
 #include <catch2/catch.hpp>
@@ -421,9 +422,14 @@ TEST_CASE("smt: proof time against unstable ReLUs", "[.][smt-bench]") {
       continue;  // CROWN alone proves it
     SmtOptions o;
     o.bounds = &cr->intermediate;
-    o.timeout_s = 60;
+    o.timeout_s = 20;
     auto r = smt_check(m.single(), {box, {UnsafeTerm{{row({1.0, -1.0}, t)}}}}, o);
     REQUIRE(r.has_value());
+    std::printf("unstable %lld answer %s seconds %.3f\n",
+                static_cast<long long>(r->unsafe_neurons),
+                smt_answer_name(r->answer),
+                r->seconds);
+    std::fflush(stdout);
     for (size_t b = 0; b < 5; ++b)
       if (std::abs(r->unsafe_neurons - kBuckets[b]) <= 1 && times[b].size() < 3) {
         if (r->answer == SmtResult::Answer::kUnsat)
