@@ -179,10 +179,10 @@ void add_verify_command(CLI::App& app, int (*&run)()) {
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--threads", g_v.threads, "threads to use (0 = all cores)")
       ->check(CLI::Range(0, 256));
-  sub->add_option(
-      "--method",
-      g_v.method,
-      "auto (attack, ibp, crown, alpha-crown, input-bab in turn) or a comma-separated subset");
+  sub->add_option("--method",
+                  g_v.method,
+                  "auto (attack, ibp, crown, alpha-crown, then input-bab or bab) or a "
+                  "comma-separated subset of those and smt (exact, Z3)");
   sub->add_option("--report,-o", g_v.report, "write the JSON report here");
   sub->add_option("--vnncomp-result",
                   g_v.vnncomp_result,

@@ -173,11 +173,14 @@ Expected<std::vector<Method>> parse_methods(const std::string& s) {
       out.push_back(Method::kInputBab);
     else if (item == "bab")
       out.push_back(Method::kReluBab);
+    else if (item == "smt")
+      out.push_back(Method::kSmt);
     else
       return Status(
           ErrorCode::kInvalidArgument,
           "unknown method '" + item +
-              "' (auto, or a comma-separated list of attack, ibp, crown, alpha-crown, input-bab, bab)");
+              "' (auto, or a comma-separated list of attack, ibp, crown, alpha-crown, input-bab, "
+              "bab, smt)");
   }
   if (out.empty())
     return Status(ErrorCode::kInvalidArgument, "--method is empty");

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "bounds/ibp.h"
+#include "smt/smt.h"
 
 namespace nncert {
 
@@ -40,6 +41,8 @@ const char* method_name(Method m) {
       return "input-bab";
     case Method::kReluBab:
       return "bab";
+    case Method::kSmt:
+      return "smt";
   }
   return "?";
 }
@@ -129,6 +132,43 @@ std::optional<Verdict> run_input_bab(const AttackModel& model,
     res.method = "input-bab";
   open = std::move(still_open);
   return std::nullopt;
+}
+
+// The exact check of region ci: CROWN's intermediate bounds (IBP alone when CROWN fails), then
+// Z3 within the time left. A sat model is re-checked by check_counterexample before it counts.
+Expected<SmtResult> smt_region(const AttackModel& model,
+                               const Property& p,
+                               int64_t ci,
+                               double time_left_s,
+                               const std::function<bool()>& should_stop,
+                               const VerifyOptions& o,
+                               std::optional<Counterexample>& ce) {
+  const Graph& g = model.single();
+  const PropertyCase& pc = p.cases[static_cast<size_t>(ci)];
+  BoundOptions bo;
+  bo.dtype = DType::kF64;
+  bo.threads = o.threads;
+  bo.safe_rounding = true;  // the big-M constants must hold for the real-valued network
+  CrownOptions co;
+  co.lower_only = true;
+  co.should_stop = should_stop;
+  auto cr = crown_bounds(g, std::vector<Perturbation>{pc.input}, {}, bo, co);
+  SmtOptions so;
+  so.timeout_s = time_left_s;
+  so.should_stop = should_stop;
+  if (cr)
+    so.bounds = &cr->intermediate;
+  NNCERT_ASSIGN_OR_RETURN(SmtResult r, smt_check(g, pc, so));
+  if (r.answer == SmtResult::Answer::kSat) {
+    NNCERT_ASSIGN_OR_RETURN(auto checked, check_counterexample(model, p, ci, r.x));
+    if (checked) {
+      ce = std::move(*checked);
+      ce->found_by = "smt";
+    } else {
+      r.answer = SmtResult::Answer::kUnknown;
+    }
+  }
+  return r;
 }
 
 }  // namespace
@@ -261,6 +301,34 @@ PropertyResult verify_property(const AttackModel& model,
         bo.safe_rounding = o.safe_rounding;
         bo.threads = o.threads;
         bo.should_stop = should_stop;
+        if (o.smt_leaves && !bo.leaf_solver) {
+          // Leaves with few unstable neurons go to the exact Z3 check (lib/smt), with the
+          // domain's splits as fixed phases and its bounds; its answers are exact for the
+          // real-valued network, and an unsafe x is re-checked in float64 by BaB.
+          bo.leaf_max_unstable = std::max(bo.leaf_max_unstable, o.smt_leaf_max_unstable);
+          const double leaf_timeout = o.smt_leaf_timeout_s;
+          bo.leaf_solver = [leaf_timeout](const LeafProblem& lp) -> Expected<LeafAnswer> {
+            SmtOptions so;
+            so.timeout_s = leaf_timeout;
+            so.should_stop = lp.should_stop;
+            so.bounds = lp.bounds;
+            for (const ReluSplit& sp : *lp.splits)
+              (sp.active ? so.active : so.inactive).emplace_back(sp.relu_input, sp.index);
+            NNCERT_ASSIGN_OR_RETURN(
+                SmtResult r,
+                smt_check(lp.model->single(),
+                          lp.property->cases[static_cast<size_t>(lp.case_index)],
+                          so));
+            LeafAnswer a;
+            if (r.answer == SmtResult::Answer::kUnsat) {
+              a.kind = LeafAnswer::Kind::kSafe;
+            } else if (r.answer == SmtResult::Answer::kSat) {
+              a.kind = LeafAnswer::Kind::kUnsafe;
+              a.x = std::move(r.x);
+            }
+            return a;
+          };
+        }
         auto br = relu_bab(model, p, ci, bo);
         if (!br) {
           if (first_error == ErrorCode::kOk)
@@ -301,6 +369,33 @@ PropertyResult verify_property(const AttackModel& model,
     for (int64_t ci : open) {
       if (method_failed || should_stop()) {
         still_open.push_back(ci);
+        continue;
+      }
+      if (m == Method::kSmt) {
+        const double left =
+            deadline == Clock::time_point::max()
+                ? 0
+                : std::max(1e-3, std::chrono::duration<double>(deadline - Clock::now()).count());
+        std::optional<Counterexample> ce;
+        auto r = smt_region(model, p, ci, left, should_stop, o, ce);
+        if (!r) {
+          if (first_error == ErrorCode::kOk)
+            first_error = r.status().code();
+          errors.push_back(std::string("smt: ") + r.status().message());
+          method_failed = true;
+          still_open.push_back(ci);
+        } else if (ce) {
+          res.counterexample = std::move(ce);
+          res.method = "smt";
+          res.method_times.emplace_back("smt",
+                                        std::chrono::duration<double>(Clock::now() - tm).count());
+          return finish(Verdict::kFalsified);
+        } else if (r->answer == SmtResult::Answer::kUnsat) {
+          res.regions[static_cast<size_t>(ci)].verified = true;
+          res.regions[static_cast<size_t>(ci)].method = "smt";
+        } else {
+          still_open.push_back(ci);
+        }
         continue;
       }
       const PropertyCase& pc = p.cases[static_cast<size_t>(ci)];

@@ -26,8 +26,10 @@ enum class Verdict { kVerified, kFalsified, kUnknown, kTimeout, kError, kNotRun 
 const char* verdict_name(Verdict v);  // "verified", "falsified", "unknown", "timeout", ...
 
 // Methods the pipeline runs, in order. `methods` of VerifyOptions selects a subset.
-enum class Method { kAttack, kIbp, kCrown, kAlphaCrown, kInputBab, kReluBab };
-// "attack", "ibp", "crown", "alpha-crown", "input-bab", "bab"
+// kSmt: the exact Z3 check (lib/smt) of each open region, with CROWN's intermediate bounds;
+// decides both ways (unsat: verified, sat: a re-checked counterexample).
+enum class Method { kAttack, kIbp, kCrown, kAlphaCrown, kInputBab, kReluBab, kSmt };
+// "attack", "ibp", "crown", "alpha-crown", "input-bab", "bab", "smt"
 const char* method_name(Method m);
 
 struct VerifyOptions {
@@ -51,6 +53,11 @@ struct VerifyOptions {
   // models with at least this many inputs (`--method auto`: 17; input BaB takes smaller ones;
   // auto runs it only when timeout_s is set).
   ReluBabOptions relu_bab;
+  // ReLU BaB hands domains with at most this many unstable neurons to the exact Z3 check, each
+  // call limited to smt_leaf_timeout_s (measured: proofs take seconds at 10-15 unstable ReLUs).
+  bool smt_leaves = true;
+  int64_t smt_leaf_max_unstable = 12;
+  double smt_leaf_timeout_s = 5;
   int64_t relu_bab_min_inputs = 0;
   std::function<bool()> should_stop;  // external stop (interrupt, global timeout)
 };
