@@ -154,9 +154,12 @@ class Progress {
 
 Expected<std::vector<Method>> parse_methods(const std::string& s) {
   if (s == "auto")
-    return std::vector<Method>{
-        Method::kAttack, Method::kIbp, Method::kCrown, Method::kAlphaCrown, Method::kInputBab,
-        Method::kReluBab};
+    return std::vector<Method>{Method::kAttack,
+                               Method::kIbp,
+                               Method::kCrown,
+                               Method::kAlphaCrown,
+                               Method::kInputBab,
+                               Method::kReluBab};
   std::vector<Method> out;
   std::stringstream ss(s);
   std::string item;

@@ -19,10 +19,10 @@ struct AttackOptions {
   int random_samples = 64;  // uniform points per region (first: the region's centre)
   int restarts = 8;         // PGD starts per region (random points of the region)
   int steps = 20;           // PGD steps per start
-  double step = 0.25;        // first step, relative to the region's radius; decays to 1/10
+  double step = 0.25;       // first step, relative to the region's radius; decays to 1/10
   uint64_t seed = 1;
   int threads = 0;
-  double max_seconds = 0;  // time budget of the whole search (0 = none)
+  double max_seconds = 0;             // time budget of the whole search (0 = none)
   std::function<bool()> should_stop;  // polled between batches; stops the search (not an error)
 };
 
