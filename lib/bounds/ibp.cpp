@@ -296,7 +296,8 @@ Expected<Interval> ibp_spec(const Graph& g,
         for (int64_t i = 0; i < ll->k; ++i) {
           double a = 0;
           for (int64_t j = 0; j < ll->n; ++j)
-            a += std::abs(c[row][static_cast<size_t>(j)] * ll->w[static_cast<size_t>(i * ll->n + j)]);
+            a += std::abs(c[row][static_cast<size_t>(j)] *
+                          ll->w[static_cast<size_t>(i * ll->n + j)]);
           mag += a * std::max(std::abs(h.lo.get(i)), std::abs(h.hi.get(i)));
         }
         for (int64_t j = 0; j < ll->n; ++j)

@@ -38,6 +38,18 @@ Status Property::validate() const {
   return Status::ok();
 }
 
+ConstraintRows constraint_rows(const PropertyCase& pc) {
+  ConstraintRows r;
+  for (size_t t = 0; t < pc.unsafe.size(); ++t)
+    for (const OutputConstraint& oc : pc.unsafe[t].all) {
+      r.c.push_back(oc.coeffs);
+      r.rhs.push_back(oc.rhs);
+      r.strict.push_back(oc.strict ? 1 : 0);
+      r.term.push_back(static_cast<int64_t>(t));
+    }
+  return r;
+}
+
 bool term_satisfied(const UnsafeTerm& term, const std::vector<double>& y, double tolerance) {
   for (const OutputConstraint& oc : term.all) {
     double s = 0;

@@ -58,6 +58,21 @@ struct Property {
   Status validate() const;
 };
 
+// The constraint rows of one region as a spec matrix: terms in order, each term's constraints in
+// order. Bound engines compute lower bounds of c[k] . y; row k refutes its term when that lower
+// bound exceeds rhs[k] (reaches it, for a strict constraint).
+struct ConstraintRows {
+  std::vector<std::vector<double>> c;
+  std::vector<double> rhs;
+  std::vector<char> strict;
+  std::vector<int64_t> term;  // the term of each row
+};
+ConstraintRows constraint_rows(const PropertyCase& pc);
+// Does lower bound `lower` of row k refute its term? (NaN never does.)
+inline bool row_refutes(const ConstraintRows& r, size_t k, double lower) {
+  return r.strict[k] ? lower >= r.rhs[k] : lower > r.rhs[k];
+}
+
 // True when y satisfies every constraint of the term (y has num_outputs values). `tolerance`
 // loosens each constraint by tolerance * max(1, |rhs|) (0: exact float64 evaluation).
 bool term_satisfied(const UnsafeTerm& term, const std::vector<double>& y, double tolerance = 0);

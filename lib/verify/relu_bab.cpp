@@ -14,25 +14,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// The constraint rows of a region, terms in order (the same layout as verifier.cpp's).
-struct Rows {
-  std::vector<std::vector<double>> c;
-  std::vector<double> rhs;
-  std::vector<char> strict;
-  std::vector<int64_t> term;
-};
-
-Rows region_rows(const PropertyCase& pc) {
-  Rows r;
-  for (size_t t = 0; t < pc.unsafe.size(); ++t)
-    for (const OutputConstraint& oc : pc.unsafe[t].all) {
-      r.c.push_back(oc.coeffs);
-      r.rhs.push_back(oc.rhs);
-      r.strict.push_back(oc.strict ? 1 : 0);
-      r.term.push_back(static_cast<int64_t>(t));
-    }
-  return r;
-}
+using Rows = ConstraintRows;
 
 // A term is refuted when one of its rows has lower - rhs > 0 (>= 0 when strict). The domain's
 // worst margin is the smallest best-row margin over its unrefuted terms; `row` is that row.
@@ -146,7 +128,7 @@ class Bab {
  public:
   Bab(const AttackModel& m, const Property& p, int64_t ci, const ReluBabOptions& o)
       : model_(m), p_(p), ci_(ci), pc_(p.cases[static_cast<size_t>(ci)]), o_(o) {
-    rows_ = region_rows(pc_);
+    rows_ = constraint_rows(pc_);
     t0_ = Clock::now();
   }
 

@@ -51,24 +51,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct Rows {
-  std::vector<std::vector<double>> c;
-  std::vector<double> rhs;
-  std::vector<char> strict;
-  std::vector<int64_t> term;
-};
-
-Rows region_rows(const PropertyCase& pc) {
-  Rows r;
-  for (size_t t = 0; t < pc.unsafe.size(); ++t)
-    for (const OutputConstraint& oc : pc.unsafe[t].all) {
-      r.c.push_back(oc.coeffs);
-      r.rhs.push_back(oc.rhs);
-      r.strict.push_back(oc.strict ? 1 : 0);
-      r.term.push_back(static_cast<int64_t>(t));
-    }
-  return r;
-}
+using Rows = ConstraintRows;
 
 // Every term has a row whose lower bound refutes it.
 bool all_terms_refuted(const PropertyCase& pc, const Rows& rows, const std::vector<double>& lo) {
@@ -77,7 +60,7 @@ bool all_terms_refuted(const PropertyCase& pc, const Rows& rows, const std::vect
     const double l = lo[k];
     if (std::isnan(l))
       continue;
-    if (rows.strict[k] ? l >= rows.rhs[k] : l > rows.rhs[k])
+    if (row_refutes(rows, k, l))
       refuted[static_cast<size_t>(rows.term[k])] = 1;
   }
   return std::all_of(refuted.begin(), refuted.end(), [](char c) { return c != 0; });
@@ -216,7 +199,7 @@ PropertyResult verify_property(const AttackModel& model,
   std::vector<Rows> rows(p.cases.size());
   std::vector<int64_t> open;
   for (size_t ci = 0; ci < p.cases.size(); ++ci) {
-    rows[ci] = region_rows(p.cases[ci]);
+    rows[ci] = constraint_rows(p.cases[ci]);
     RegionResult& rr = res.regions[ci];
     rr.rhs = rows[ci].rhs;
     rr.row_term = rows[ci].term;
