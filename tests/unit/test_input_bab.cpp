@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/support/onnx_builder.h"
+#include "tests/support/random_nets.h"
 #include "verify/input_bab.h"
 #include "verify/verifier.h"
 
@@ -17,32 +18,8 @@ using namespace nncert;
 
 namespace {
 
-Tensor rand_t(std::mt19937& rng, const Shape& s) {
-  std::uniform_real_distribution<double> u(-1, 1);
-  Tensor t(DType::kF32, s);
-  for (int64_t i = 0; i < t.numel(); ++i)
-    t.set(i, u(rng));
-  return t;
-}
-
-// d -> h -> h -> out ReLU network.
 AttackModel random_mlp(std::mt19937& rng, int64_t d, int64_t h, int64_t out) {
-  test::OnnxBuilder b(13);
-  b.input("x", DType::kF32, {1, d});
-  b.initializer("w1", rand_t(rng, {d, h})).initializer("b1", rand_t(rng, {h}));
-  b.initializer("w2", rand_t(rng, {h, h})).initializer("b2", rand_t(rng, {h}));
-  b.initializer("w3", rand_t(rng, {h, out}));
-  b.node("MatMul", {"x", "w1"}, {"h1"}).node("Add", {"h1", "b1"}, {"h2"});
-  b.node("Relu", {"h2"}, {"a1"});
-  b.node("MatMul", {"a1", "w2"}, {"h3"}).node("Add", {"h3", "b2"}, {"h4"});
-  b.node("Relu", {"h4"}, {"a2"});
-  b.node("MatMul", {"a2", "w3"}, {"y"});
-  b.output("y");
-  auto m = b.load();
-  REQUIRE(m.has_value());
-  auto am = AttackModel::create(m->graph);
-  REQUIRE(am.has_value());
-  return std::move(*am);
+  return test::random_relu_mlp(rng, d, h, out);
 }
 
 // Dense uniform samples of the box (a fixed seed) and their outputs.
