@@ -8,6 +8,7 @@
 #include <numeric>
 #include <random>
 
+#include "bounds/dense_chain.h"
 #include "bounds/perturbation.h"
 #include "passes/passes.h"
 #include "runtime/autodiff.h"
@@ -181,6 +182,39 @@ Tensor make_batch(const Shape& shape, const std::vector<std::vector<double>>& xs
 
 }  // namespace
 
+namespace {
+
+// The dense chain of the model's first output, kept only when its forward pass agrees with the
+// runtime's on random inputs (a guard against a misread op; bounds stay sound either way).
+std::shared_ptr<const DenseChain> checked_chain(const AttackModel& m) {
+  Graph g = m.single();
+  g.outputs().resize(1);
+  g.prune_unused();
+  auto chain = DenseChain::extract(g);
+  if (!chain)
+    return nullptr;
+  if ((*chain)->num_inputs() != m.num_inputs() || (*chain)->num_outputs() != m.num_outputs())
+    return nullptr;
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> u(-1, 1);
+  std::vector<double> x(static_cast<size_t>(m.num_inputs())),
+      y(static_cast<size_t>(m.num_outputs()));
+  for (int k = 0; k < 3; ++k) {
+    for (double& v : x)
+      v = u(rng);
+    auto ref = m.evaluate(x);
+    if (!ref)
+      return nullptr;
+    (*chain)->forward(x.data(), y.data());
+    for (size_t j = 0; j < y.size(); ++j)
+      if (!(std::abs(y[j] - (*ref)[j]) <= 1e-7 * (1 + std::abs((*ref)[j]))))
+        return nullptr;
+  }
+  return std::move(*chain);
+}
+
+}  // namespace
+
 Expected<AttackModel> AttackModel::create(const Graph& g, int64_t batch, int threads) {
   if (g.inputs().empty() || g.outputs().empty())
     return Status(ErrorCode::kInvalidArgument, "the model has no input or no output");
@@ -241,6 +275,7 @@ Expected<AttackModel> AttackModel::create(const Graph& g, int64_t batch, int thr
       }
     }
   }
+  m.chain_ = checked_chain(m);
   return m;
 }
 

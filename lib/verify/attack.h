@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -14,6 +15,8 @@
 #include "spec/property.h"
 
 namespace nncert {
+
+class DenseChain;
 
 struct AttackOptions {
   int random_samples = 64;  // uniform points per region (first: the region's centre)
@@ -52,9 +55,13 @@ class AttackModel {
   int64_t num_inputs() const { return n_in_; }
   int64_t num_outputs() const { return n_out_; }
   int threads() const { return threads_; }
+  // The graph as a dense ReLU chain (bounds/dense_chain.h), or null when it is not one (or its
+  // forward pass disagreed with the runtime's on random inputs).
+  const DenseChain* dense_chain() const { return chain_.get(); }
 
  private:
   Graph single_, batched_;
+  std::shared_ptr<const DenseChain> chain_;
   int64_t batch_ = 1;
   int64_t n_in_ = 0, n_out_ = 0;
   int threads_ = 0;
