@@ -3,9 +3,11 @@
 // terms not yet refuted on it. Each domain is bounded by CROWN (lower bounds of the terms'
 // constraint rows only); a term is refuted on the domain when some row's lower bound exceeds its
 // right-hand side, and the domain is closed when every term is. Open domains are split at the
-// midpoint of one input dimension, the one with the largest |a_i| * width_i for the linear lower
-// bound A x + c of the most violated term's best row (splitting dimension i raises that linear
-// bound by |a_i| * width_i / 2 on both halves); the widest dimension when A is zero.
+// midpoint of one input dimension, the one with the largest (|a_i| + mean_j |a_j|) * width_i for
+// the linear lower bound A x + c of the most violated term's best row (the mean keeps wide
+// dimensions with a small coefficient in play); the widest dimension when A is zero. Dense ReLU
+// chains (AttackModel::dense_chain) are bounded by the dense engine, each domain passing the ReLU
+// neurons proven stable to its children.
 //
 // Falsification runs alongside: in each open domain the points where CROWN's linear lower bounds
 // are attained and the domain's centre are evaluated on the runtime, and every `attack_every`
@@ -41,6 +43,11 @@ struct InputBabOptions {
   // Bound up to AttackModel::batch() domains per CROWN call on the batched graph. Off: measured
   // ~10x slower per domain on ACAS Xu (the coefficients become dense over the whole batch).
   bool batch_graph = false;
+  // Networks that are dense ReLU chains (AttackModel::dense_chain) are bounded by the dense
+  // engine (bounds/dense_chain.h: forward linear intermediate bounds, backward CROWN for the
+  // rows), `chain_batch` domains per round; off: always the general CROWN engine.
+  bool dense_engine = true;
+  int chain_batch = 256;
   int alpha_depth = -1;  // alpha-CROWN for domains at least this deep; -1 = never
   AlphaOptions alpha;
   int attack_every = 32;  // rounds between PGD runs in the most violated domain; 0 = never

@@ -119,6 +119,9 @@ double bab_max(
 }  // namespace
 
 TEST_CASE("input bab: barely true and barely false properties are decided soundly", "[bab]") {
+  // Both bound engines: the dense one (these MLPs are dense ReLU chains) and the general CROWN.
+  const bool dense = GENERATE(true, false);
+  INFO("dense engine " << dense);
   std::mt19937 rng(21);
   int verified = 0, falsified = 0;
   for (int trial = 0; trial < 16; ++trial) {
@@ -137,6 +140,7 @@ TEST_CASE("input bab: barely true and barely false properties are decided soundl
     hi = bab_max(m, box, out, hi, eps);
     InputBabOptions o;
     o.max_domains = 200'000;  // a safety net: every property here needs far fewer
+    o.dense_engine = dense;
     for (int sign : {-1, +1}) {
       // Unsafe: y_0 - y_1 >= hi + sign * eps, i.e. -(y_0 - y_1) <= -(hi + sign * eps).
       const Property p = make_property(
