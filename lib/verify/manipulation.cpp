@@ -56,6 +56,40 @@ std::vector<double> Manipulation::image(const std::vector<double>& theta) const 
   return x;
 }
 
+bool Manipulation::hull_is_exact() const {
+  const auto d = static_cast<size_t>(dims());
+  const auto n = static_cast<size_t>(size());
+  std::vector<char> used(n, 0);
+  for (size_t j = 0; j < d; ++j) {
+    int moved = 0;
+    for (size_t i = 0; i < n; ++i)
+      if (w[j * n + i] != 0) {
+        if (used[i] || ++moved > 1)
+          return false;
+        used[i] = 1;
+      }
+    if (moved != 1)
+      return false;
+  }
+  return true;
+}
+
+// x_p = clip(base_p + w theta_j) is monotone in theta_j, so (x_p - base_p) / w, kept inside the
+// parameter's range, maps back onto x_p (a clipped x_p is reached from the end of the range).
+std::vector<double> Manipulation::theta_for(const std::vector<double>& x) const {
+  const auto d = static_cast<size_t>(dims());
+  const auto n = static_cast<size_t>(size());
+  NNCERT_CHECK(x.size() == n, "image of the wrong size");
+  std::vector<double> theta(d, 0.0);
+  for (size_t j = 0; j < d; ++j)
+    for (size_t i = 0; i < n; ++i)
+      if (const double c = w[j * n + i]; c != 0) {
+        theta[j] = std::clamp((x[i] - base[i]) / c, theta_lo[j], theta_hi[j]);
+        break;
+      }
+  return theta;
+}
+
 // Over a box the affine part of pixel i ranges over
 //   [base_i + sum_j min(W[j,i] tlo_j, W[j,i] thi_j),  base_i + sum_j max(...)]
 // (each term is monotone in its own theta_j), and clip is monotone: the clipped ends are exact.

@@ -49,6 +49,12 @@ struct Manipulation {
 
   // x(theta) in float64 (theta has d values).
   std::vector<double> image(const std::vector<double>& theta) const;
+  // True when every parameter moves exactly one pixel and no pixel is moved by two parameters:
+  // then the images of a theta box are exactly the per-pixel hull (pixel-steps).
+  bool hull_is_exact() const;
+  // For hull_is_exact families: a theta in [theta_lo, theta_hi] with image(theta) == x for an x
+  // of the hull of Theta (the unmoved pixels of x are ignored).
+  std::vector<double> theta_for(const std::vector<double>& x) const;
   // The per-pixel range of x(theta) over the box [tlo, thi] (exact up to rounding, moved
   // outward by a relative 1e-12 so that float64 images of the box lie inside; then clipped).
   void hull(const std::vector<double>& tlo,

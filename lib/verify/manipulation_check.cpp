@@ -50,6 +50,8 @@ Status ManipulationCheckOptions::validate() const {
       return {ErrorCode::kInvalidArgument, "grid sizes must be >= 1"};
   if (!(timeout_s >= 0) || !(cell.timeout_s >= 0))
     return {ErrorCode::kInvalidArgument, "timeouts must be >= 0"};
+  if (block_bab_domains < -1)
+    return {ErrorCode::kInvalidArgument, "block BaB domains must be >= 0 (or -1: automatic)"};
   return Status::ok();
 }
 
@@ -63,6 +65,7 @@ double grid_coordinate(const Manipulation& m, size_t j, int64_t cells, int64_t k
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using Region = ManipulationCheckOptions::Region;
 
 constexpr size_t kMaxDims = 24;
 
@@ -163,6 +166,8 @@ class Checker {
   std::unordered_set<int64_t> seen_points_;
   std::vector<std::string> notes_;
   bool stopped_ = false;
+  Region region_ = Region::kTheta;
+  bool box_exact_ = false;  // the hull of a theta box is exactly its images
 };
 
 Status Checker::setup() {
@@ -191,6 +196,9 @@ Status Checker::setup() {
     return {ErrorCode::kInvalidArgument,
             "the grid gives " + std::to_string(o_.grid.size()) + " sizes for " + std::to_string(d) +
                 " parameters"};
+  box_exact_ = m_.hull_is_exact();
+  region_ = o_.region != Region::kAuto ? o_.region : box_exact_ ? Region::kBox : Region::kTheta;
+  res_.region = region_ == Region::kBox ? "box" : "theta";
   res_.grid = grid_;
   res_.cells = 1;
   res_.grid_points = 1;
@@ -210,7 +218,7 @@ Status Checker::setup() {
   exec_ = std::make_unique<Executor>(std::move(ex));
   in_shape_ = model_.single().value(model_.single().inputs()[0]).shape;
   const bool needs_theta =
-      o_.region == ManipulationCheckOptions::Region::kTheta ||
+      region_ == Region::kTheta ||
       std::count(o_.cell.methods.begin(), o_.cell.methods.end(), Method::kAttack) > 0;
   if (needs_theta) {
     NNCERT_ASSIGN_OR_RETURN(Graph g, manipulation_graph(model_.single(), m_));
@@ -286,7 +294,7 @@ Verdict Checker::bound_block(const Block& b, const VerifyOptions& vo_in) {
   };
   Property p;
   const AttackModel* am = theta_model_.get();
-  if (o_.region == ManipulationCheckOptions::Region::kTheta) {
+  if (region_ == Region::kTheta) {
     p = property(Perturbation::box(tl, th), m_.dims());
   } else {
     std::vector<double> xlo, xhi;
@@ -301,8 +309,7 @@ Verdict Checker::bound_block(const Block& b, const VerifyOptions& vo_in) {
     add_time(k, v);
   if (r.verdict == Verdict::kError)
     note(r.message);
-  if (r.verdict == Verdict::kFalsified && o_.region == ManipulationCheckOptions::Region::kTheta &&
-      r.counterexample) {
+  if (r.verdict == Verdict::kFalsified && region_ == Region::kTheta && r.counterexample) {
     auto found = try_theta(r.counterexample->x, r.counterexample->found_by, false);
     if (!found) {
       fail(found.status());
@@ -311,6 +318,15 @@ Verdict Checker::bound_block(const Block& b, const VerifyOptions& vo_in) {
     if (*found)
       return Verdict::kFalsified;
     return Verdict::kUnknown;
+  }
+  if (r.verdict == Verdict::kFalsified && box_exact_ && r.counterexample) {
+    // The hull is exactly the family's images: x is one of them.
+    auto found = try_theta(m_.theta_for(r.counterexample->x), r.counterexample->found_by, false);
+    if (!found) {
+      fail(found.status());
+      return Verdict::kError;
+    }
+    return *found ? Verdict::kFalsified : Verdict::kUnknown;
   }
   if (r.verdict == Verdict::kFalsified)
     return Verdict::kUnknown;  // a point of the hull box, not (necessarily) of the family
@@ -364,6 +380,13 @@ Status Checker::work() {
     if (mt == Method::kIbp || mt == Method::kCrown ||
         (mt == Method::kAlphaCrown && !has(Method::kCrown)))
       block_opts.methods.push_back(mt);
+  const int64_t block_bab =
+      o_.block_bab_domains >= 0 ? o_.block_bab_domains : (m_.dims() >= 3 ? 400 : 0);
+  if (block_bab > 0 && has(Method::kInputBab) && region_ == Region::kTheta &&
+      m_.dims() <= o_.cell.input_bab_max_inputs) {
+    block_opts.methods.push_back(Method::kInputBab);
+    block_opts.input_bab.max_domains = block_bab;
+  }
   // In a cell the attack runs after the incomplete bounds (all of Theta was attacked already,
   // and most cells are certified by bounds alone), before branch and bound.
   // Over a theta cell (few dimensions) input BaB comes before alpha-CROWN: splitting theta is
@@ -371,14 +394,14 @@ Status Checker::work() {
   // alpha-CROWN).
   VerifyOptions cell_opts = o_.cell;
   std::erase(cell_opts.methods, Method::kAttack);
-  const bool theta = o_.region == ManipulationCheckOptions::Region::kTheta;
+  const bool theta = region_ == Region::kTheta;
   if (theta && has(Method::kInputBab) && has(Method::kAlphaCrown) &&
       m_.dims() <= o_.cell.input_bab_max_inputs) {
     std::erase(cell_opts.methods, Method::kAlphaCrown);
     auto it = std::find(cell_opts.methods.begin(), cell_opts.methods.end(), Method::kInputBab);
     cell_opts.methods.insert(it + 1, Method::kAlphaCrown);
   }
-  if (theta && has(Method::kAttack)) {
+  if ((theta || box_exact_) && has(Method::kAttack)) {
     auto it = std::find_if(cell_opts.methods.begin(), cell_opts.methods.end(), [](Method mt) {
       return mt != Method::kIbp && mt != Method::kCrown && mt != Method::kAlphaCrown;
     });

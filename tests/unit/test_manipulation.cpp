@@ -184,6 +184,40 @@ TEST_CASE("a cell's hull box contains every image of the cell", "[manipulation]"
   }
 }
 
+TEST_CASE("pixel-steps: the hull is exactly the images, theta_for inverts", "[manipulation]") {
+  std::mt19937 rng(6);
+  const ImageLayout l{1, 4, 4};
+  const std::vector<double> x0 = uniform(rng, 16, 0, 1);
+  const std::vector<double> g = uniform(rng, 16, -1, 1);
+  PixelStepsOptions po;
+  po.count = 5;
+  po.steps = 3;
+  po.step_size = 0.2;  // pixels clip at 0 and 1
+  auto ps = pixel_steps(x0, l, 0, 1, po, g);
+  REQUIRE(ps.has_value());
+  CHECK(ps->hull_is_exact());
+  CHECK_FALSE(brightness_contrast(x0, l, 0, 1, {})->hull_is_exact());
+  CHECK_FALSE(scratch(x0, l, 0, 1, {}, g)->hull_is_exact());
+  std::vector<double> xlo, xhi;
+  ps->hull(ps->theta_lo, ps->theta_hi, xlo, xhi);
+  for (int k = 0; k < 200; ++k) {
+    // Any point of the hull (moved pixels anywhere in their range) is an image of the family.
+    std::vector<double> x = x0;
+    for (int64_t p : ps->pixels) {
+      const auto i = static_cast<size_t>(p);
+      x[i] = uniform(rng, 1, xlo[i], xhi[i])[0];
+    }
+    const std::vector<double> t = ps->theta_for(x);
+    for (size_t j = 0; j < t.size(); ++j) {
+      CHECK(t[j] >= ps->theta_lo[j]);
+      CHECK(t[j] <= ps->theta_hi[j]);
+    }
+    const std::vector<double> back = ps->image(t);
+    for (size_t i = 0; i < x.size(); ++i)
+      CHECK(back[i] == Approx(x[i]).margin(1e-9));
+  }
+}
+
 TEST_CASE("the prepended theta graph computes the model on x(theta)", "[manipulation]") {
   const Mnist& mn = mnist();
   const std::vector<double>& x0 = mn.data.x[1];
@@ -206,26 +240,38 @@ TEST_CASE("verified-continuous holds at sampled parameters on random nets", "[ma
   std::mt19937 rng(4);
   const ImageLayout l{1, 3, 3};
   int continuous = 0, falsified = 0;
+  using Region = ManipulationCheckOptions::Region;
   for (int trial = 0; trial < 12; ++trial) {
     AttackModel net = test::random_relu_mlp(rng, 9, 12, 3);
     const std::vector<double> x0 = uniform(rng, 9, 0, 1);
     const int64_t label = argmax(*net.evaluate(x0));
     const double r = 0.05 + 0.05 * (trial % 4);
-    auto m = brightness_contrast(x0, l, 0, 1, {1 - r, 1 + r, -r, r, 3});
-    REQUIRE(m.has_value());
-    for (auto region :
-         {ManipulationCheckOptions::Region::kTheta, ManipulationCheckOptions::Region::kBox}) {
+    auto bc = brightness_contrast(x0, l, 0, 1, {1 - r, 1 + r, -r, r, 3});
+    REQUIRE(bc.has_value());
+    PixelStepsOptions po;
+    po.count = 2;
+    po.steps = 1;
+    po.step_size = 3 * r;
+    po.grid = 3;
+    auto ps = pixel_steps(x0, l, 0, 1, po, uniform(rng, 9, -1, 1));
+    REQUIRE(ps.has_value());
+    const std::pair<const Manipulation*, Region> runs[] = {{&*bc, Region::kTheta},
+                                                           {&*bc, Region::kBox},
+                                                           {&*ps, Region::kAuto},
+                                                           {&*ps, Region::kTheta}};
+    for (const auto& [m, region] : runs) {
       ManipulationCheckOptions o = fast_options();
       o.region = region;
       const ManipulationCheckResult res = check_manipulation(net, *m, label, o);
-      INFO("trial " << trial << ": " << manipulation_answer_name(res.answer) << " " << res.message);
+      INFO("trial " << trial << " " << m->family << " " << res.region << ": "
+                    << manipulation_answer_name(res.answer) << " " << res.message);
       REQUIRE(res.answer != ManipulationAnswer::kError);
       CHECK(res.cells == 9);
       CHECK(res.cells_certified + res.cells_grid_only + res.cells_open <= res.cells);
       if (res.answer == ManipulationAnswer::kVerifiedContinuous) {
         ++continuous;
         CHECK(res.cells_certified == 9);
-        for (int k = 0; k < 300; ++k)
+        for (int k = 0; k < 200; ++k)
           CHECK(keeps_label(*net.evaluate(m->image(sample_theta(rng, *m))), label));
       } else if (res.answer == ManipulationAnswer::kFalsified) {
         ++falsified;
