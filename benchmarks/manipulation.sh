@@ -8,7 +8,8 @@
 #             (7^8 = 5764801 grid points for DLV); scratch lines of 20 pixels
 #   wide-dlv  the same with --method grid (DLV: every grid point, no bounds; pixel-steps skipped
 #             unless DLV_PIXELS=1, it evaluates 5764801 points per sample)
-#   wide-box  the same with cells bounded over the per-pixel hull box (--region box)
+#   wide-box  the same with cells bounded over the per-pixel hull box (--region box; exact for
+#             pixel-steps)
 # Environment: SAMPLES (default 0:20), CONFIGS (default "default wide wide-dlv wide-box"),
 # THREADS (default 1), BUILD_DIR (default build), OUT_DIR (default $BUILD_DIR/bench_manipulation).
 set -euo pipefail

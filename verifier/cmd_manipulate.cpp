@@ -40,7 +40,7 @@ struct ManipulateCmdOptions {
   double cell_timeout = 10;
   double timeout = 0;
   std::string method = "auto";
-  std::string region = "auto";
+  std::string region = "theta";
   bool no_blocks = false;
   int64_t block_bab = -1;
   int threads = 0;
@@ -267,9 +267,8 @@ int run_manipulate() {
     if (g_m.method == "auto")
       co.cell.relu_bab_min_inputs = kAutoReluBabMinInputs;
   }
-  co.region = g_m.region == "box"     ? ManipulationCheckOptions::Region::kBox
-              : g_m.region == "theta" ? ManipulationCheckOptions::Region::kTheta
-                                      : ManipulationCheckOptions::Region::kAuto;
+  co.region = g_m.region == "box" ? ManipulationCheckOptions::Region::kBox
+                                  : ManipulationCheckOptions::Region::kTheta;
   co.blocks = !g_m.no_blocks;
   co.block_bab_domains = g_m.block_bab;
   co.timeout_s = g_m.timeout;
@@ -467,9 +466,9 @@ void add_manipulate_command(CLI::App& app, int (*&run)()) {
       ->group(chk);
   sub->add_option("--region",
                   g_m.region,
-                  "how cells are bounded: theta (the model with the manipulation prepended), box "
-                  "(the per-pixel hull), auto (box where it is exact: pixel-steps; else theta)")
-      ->check(CLI::IsMember({"auto", "theta", "box"}))
+                  "how cells are bounded: theta (the model with the manipulation prepended, "
+                  "default) or box (the per-pixel hull; exact for pixel-steps)")
+      ->check(CLI::IsMember({"theta", "box"}))
       ->group(chk);
   sub->add_flag("--no-blocks",
                 g_m.no_blocks,

@@ -150,6 +150,14 @@ class Checker {
   Verdict bound_block(const Block& b, const VerifyOptions& vo);
   // Evaluates the cell's corners; false when stopped or a counterexample was found.
   Expected<bool> enumerate_corners(const Block& cell);
+  bool has(Method mt) const;  // the method list has mt
+  // The method lists of multi-cell blocks and of single cells.
+  void plan(VerifyOptions& block_opts, VerifyOptions& cell_opts) const;
+  // 2. The attack over all of Theta; true when it found a counterexample.
+  Expected<bool> attack_all();
+  // 3-5. Blocks depth-first from all of Theta, bisected when open; single cells get the
+  // pipeline, then the grid fallback.
+  Status certify(const VerifyOptions& block_opts, const VerifyOptions& cell_opts);
   Status work();
 
   const AttackModel& model_;
@@ -197,7 +205,7 @@ Status Checker::setup() {
             "the grid gives " + std::to_string(o_.grid.size()) + " sizes for " + std::to_string(d) +
                 " parameters"};
   box_exact_ = m_.hull_is_exact();
-  region_ = o_.region != Region::kAuto ? o_.region : box_exact_ ? Region::kBox : Region::kTheta;
+  region_ = o_.region;
   res_.region = region_ == Region::kBox ? "box" : "theta";
   res_.grid = grid_;
   res_.cells = 1;
@@ -366,15 +374,16 @@ Expected<bool> Checker::enumerate_corners(const Block& cell) {
   return go_on;
 }
 
-Status Checker::work() {
-  const size_t d = static_cast<size_t>(m_.dims());
-  const auto has = [this](Method mt) {
-    return std::count(o_.cell.methods.begin(), o_.cell.methods.end(), mt) > 0;
-  };
-  // Blocks: IBP and CROWN only. A failed block costs two halves, which CROWN bounds far faster
-  // than alpha-CROWN improves the block (MNIST brightness-contrast: ~0.1 s per CROWN call,
-  // ~10 s per alpha-CROWN call, many pixels sit at a kink of the clip).
-  VerifyOptions block_opts = o_.cell;
+bool Checker::has(Method mt) const {
+  return std::count(o_.cell.methods.begin(), o_.cell.methods.end(), mt) > 0;
+}
+
+void Checker::plan(VerifyOptions& block_opts, VerifyOptions& cell_opts) const {
+  // Blocks: IBP and CROWN, and for 3 or more parameters input BaB with a domain cap; not
+  // alpha-CROWN: a failed block costs two halves, which CROWN bounds far faster than
+  // alpha-CROWN improves the block (MNIST brightness-contrast: ~0.1 s per CROWN call, ~10 s per
+  // alpha-CROWN call, many pixels sit at a kink of the clip).
+  block_opts = o_.cell;
   block_opts.methods.clear();
   for (Method mt : o_.cell.methods)
     if (mt == Method::kIbp || mt == Method::kCrown ||
@@ -390,9 +399,9 @@ Status Checker::work() {
   // In a cell the attack runs after the incomplete bounds (all of Theta was attacked already,
   // and most cells are certified by bounds alone), before branch and bound.
   // Over a theta cell (few dimensions) input BaB comes before alpha-CROWN: splitting theta is
-  // cheap and complete (the brightness-contrast cell above: 0.1 s by input BaB, 22 s by
+  // cheap and complete (an MNIST brightness-contrast cell: 0.1 s by input BaB, 22 s by
   // alpha-CROWN).
-  VerifyOptions cell_opts = o_.cell;
+  cell_opts = o_.cell;
   std::erase(cell_opts.methods, Method::kAttack);
   const bool theta = region_ == Region::kTheta;
   if (theta && has(Method::kInputBab) && has(Method::kAlphaCrown) &&
@@ -407,27 +416,29 @@ Status Checker::work() {
     });
     cell_opts.methods.insert(it, Method::kAttack);
   }
+}
 
-  // 2. The attack over all of Theta.
-  if (theta_model_ && has(Method::kAttack)) {
-    const auto ta = Clock::now();
-    AttackOptions ao = o_.cell.attack;
-    ao.threads = o_.cell.threads;
-    ao.should_stop = [this] {
-      return stop();
-    };
-    if (ao.max_seconds <= 0 && o_.cell.timeout_s > 0)
-      ao.max_seconds = o_.cell.timeout_s;
-    const Property p = property(Perturbation::box(m_.theta_lo, m_.theta_hi), m_.dims());
-    NNCERT_ASSIGN_OR_RETURN(auto ce, attack(*theta_model_, p, ao));
-    add_time("attack", std::chrono::duration<double>(Clock::now() - ta).count());
-    if (ce) {
-      NNCERT_ASSIGN_OR_RETURN(bool found, try_theta(ce->x, ce->found_by, false));
-      if (found)
-        return Status::ok();
-    }
-  }
+Expected<bool> Checker::attack_all() {
+  if (!theta_model_ || !has(Method::kAttack))
+    return false;
+  const auto t0 = Clock::now();
+  AttackOptions ao = o_.cell.attack;
+  ao.threads = o_.cell.threads;
+  ao.should_stop = [this] {
+    return stop();
+  };
+  if (ao.max_seconds <= 0 && o_.cell.timeout_s > 0)
+    ao.max_seconds = o_.cell.timeout_s;
+  const Property p = property(Perturbation::box(m_.theta_lo, m_.theta_hi), m_.dims());
+  NNCERT_ASSIGN_OR_RETURN(auto ce, attack(*theta_model_, p, ao));
+  add_time("attack", std::chrono::duration<double>(Clock::now() - t0).count());
+  if (!ce)
+    return false;
+  return try_theta(ce->x, ce->found_by, false);
+}
 
+Status Checker::certify(const VerifyOptions& block_opts, const VerifyOptions& cell_opts) {
+  const size_t d = static_cast<size_t>(m_.dims());
   // 3-5. Blocks depth-first, lower halves first.
   std::vector<Block> stack;
   stack.push_back({std::vector<int64_t>(d, 0), grid_});
@@ -500,6 +511,15 @@ Status Checker::work() {
   for (const Block& b : stack)
     res_.cells_open += b.cells();
   return Status::ok();
+}
+
+Status Checker::work() {
+  VerifyOptions block_opts, cell_opts;
+  plan(block_opts, cell_opts);
+  NNCERT_ASSIGN_OR_RETURN(bool found, attack_all());
+  if (found)
+    return Status::ok();
+  return certify(block_opts, cell_opts);
 }
 
 void Checker::run() {
