@@ -1,5 +1,5 @@
 // verify-model: the nncert command line. Subcommands: info, run, bounds, verify,
-// gate. Exit codes:
+// gate, manipulate. Exit codes:
 // verifier/exit_codes.h, docs/cli.md.
 #include <cstdio>
 #include <exception>
@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   add_bounds_command(app, run);
   add_verify_command(app, run);
   add_gate_command(app, run);
+  add_manipulate_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -13,10 +13,7 @@
 
 namespace nncert::cli {
 
-namespace {
-
-// JSON has no infinities: they become the strings "inf" / "-inf" (NaN: null).
-nlohmann::json number(double v) {
+nlohmann::json json_number(double v) {
   if (std::isnan(v))
     return nullptr;
   if (std::isinf(v))
@@ -24,11 +21,25 @@ nlohmann::json number(double v) {
   return v;
 }
 
-nlohmann::json numbers(const std::vector<double>& v) {
+nlohmann::json json_numbers(const std::vector<double>& v) {
   nlohmann::json a = nlohmann::json::array();
   for (double x : v)
-    a.push_back(number(x));
+    a.push_back(json_number(x));
   return a;
+}
+
+nlohmann::json model_json(const ReportModel& m) {
+  return {{"path", m.path},
+          {"sha256", m.sha256},
+          {"format", m.format},
+          {"inputs", m.inputs},
+          {"outputs", m.outputs}};
+}
+
+namespace {
+
+nlohmann::json numbers(const std::vector<double>& v) {
+  return json_numbers(v);
 }
 
 constexpr size_t kMaxRegionsInReport = 64;
@@ -131,11 +142,7 @@ nlohmann::json report_to_json(const Report& r) {
   j["options"] = r.options;
   nlohmann::json models = nlohmann::json::array();
   for (const ReportModel& m : r.models)
-    models.push_back({{"path", m.path},
-                      {"sha256", m.sha256},
-                      {"format", m.format},
-                      {"inputs", m.inputs},
-                      {"outputs", m.outputs}});
+    models.push_back(model_json(m));
   j["models"] = models;
   nlohmann::json props = nlohmann::json::array();
   for (size_t i = 0; i < r.entries.size(); ++i)

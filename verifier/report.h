@@ -47,6 +47,11 @@ struct Report {
 };
 
 nlohmann::json report_to_json(const Report& r);
+// {"path", "sha256", "format", "inputs", "outputs"}
+nlohmann::json model_json(const ReportModel& m);
+// JSON has no infinities: they become the strings "inf" / "-inf" (NaN: null).
+nlohmann::json json_number(double v);
+nlohmann::json json_numbers(const std::vector<double>& v);
 // Counts per verdict, accuracies (dataset entries), total time.
 nlohmann::json report_summary(const Report& r);
 // Writes `j` to `path` via a temporary file and rename (kIoError on failure).

@@ -50,22 +50,41 @@ std::string model_key(const Job& j) {
   return k;
 }
 
-Expected<std::unique_ptr<AttackModel>> prepare_model(const ModelSlot& slot,
-                                                     const RunSettings& rs,
-                                                     ReportModel& info) {
+}  // namespace
+
+StopSignals::StopSignals() {
+  g_interrupt.store(false);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+
+StopSignals::~StopSignals() {
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
+bool StopSignals::raised() {
+  return g_interrupt.load();
+}
+
+Expected<std::unique_ptr<AttackModel>> load_verification_model(
+    const std::string& path,
+    const std::optional<NormalizeSpec>& normalize,
+    const RunSettings& rs,
+    ReportModel& info) {
   ModelLoadOptions lo;
   lo.nnet_normalize = rs.nnet_normalize;
-  NNCERT_ASSIGN_OR_RETURN(LoadedModel loaded, load_model(slot.path, lo));
+  NNCERT_ASSIGN_OR_RETURN(LoadedModel loaded, load_model(path, lo));
   if (!rs.quiet)
     print_warnings(loaded.warnings);
   Graph& g = loaded.graph;
   info.format = loaded.format == ModelFormat::kNnet ? "nnet" : "onnx";
-  NNCERT_ASSIGN_OR_RETURN(info.sha256, file_sha256(slot.path));
+  NNCERT_ASSIGN_OR_RETURN(info.sha256, file_sha256(path));
   if (g.inputs().size() != 1 || g.outputs().empty())
     return Status(ErrorCode::kUnsupported,
                   "verification needs a model with exactly one input and at least one output");
-  if (slot.normalize)
-    NNCERT_RETURN_IF_ERROR(apply_normalization(g, *slot.normalize));
+  if (normalize)
+    NNCERT_RETURN_IF_ERROR(apply_normalization(g, *normalize));
   const Value& in = g.value(g.inputs()[0]);
   if (!in.shape_known)
     return Status(ErrorCode::kUnsupported, "input '" + in.name + "' has an unknown rank");
@@ -86,6 +105,8 @@ Expected<std::unique_ptr<AttackModel>> prepare_model(const ModelSlot& slot,
           g, std::clamp<int64_t>(rs.verify.attack.restarts, 1, 64), rs.verify.threads));
   return std::make_unique<AttackModel>(std::move(am));
 }
+
+namespace {
 
 class Progress {
  public:
@@ -239,9 +260,7 @@ Status run_jobs(std::vector<Job>& jobs, const RunSettings& rs, Report& report) {
   };
   NNCERT_RETURN_IF_ERROR(write_report());
 
-  g_interrupt.store(false);
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  std::optional<StopSignals> signals(std::in_place);
   const auto global_deadline = rs.global_timeout > 0
                                    ? t0 + std::chrono::duration_cast<Clock::duration>(
                                               std::chrono::duration<double>(rs.global_timeout))
@@ -263,7 +282,7 @@ Status run_jobs(std::vector<Job>& jobs, const RunSettings& rs, Report& report) {
     const size_t mi = static_cast<size_t>(e.model);
     ModelSlot& slot = slots[mi - first_model];
     if (!slot.model && slot.status.is_ok()) {
-      auto m = prepare_model(slot, rs, report.models[mi]);
+      auto m = load_verification_model(slot.path, slot.normalize, rs, report.models[mi]);
       if (m)
         slot.model = std::move(*m);
       else
@@ -327,9 +346,8 @@ Status run_jobs(std::vector<Job>& jobs, const RunSettings& rs, Report& report) {
       last_write = Clock::now();
     }
   }
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-  report.interrupted = g_interrupt.load();
+  report.interrupted = StopSignals::raised();
+  signals.reset();
   report.global_timeout = !report.interrupted && done < jobs.size();
   progress.stopped(done);
   Status st = write_report();

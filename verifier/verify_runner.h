@@ -3,6 +3,8 @@
 // SIGINT/SIGTERM or a global timeout (the rest stays "not_run"). Shared by `verify` and `gate`.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,26 @@ struct RunSettings {
   bool quiet = false;         // no progress output
   bool nnet_normalize = true;
   std::string report_path;  // rewritten while running (empty: not written)
+};
+
+// Loads a model to verify: the frontend by extension, `normalize` prepended, a dynamic batch
+// fixed to 1, wrapped for evaluation; fills `info` (format, SHA-256, inputs and outputs as
+// verified). Warnings go to stderr unless rs.quiet.
+Expected<std::unique_ptr<AttackModel>> load_verification_model(
+    const std::string& path,
+    const std::optional<NormalizeSpec>& normalize,
+    const RunSettings& rs,
+    ReportModel& info);
+
+// While an instance lives, SIGINT / SIGTERM set a flag (raised()) instead of killing the process;
+// a second signal kills at once (the default action is restored by the first).
+class StopSignals {
+ public:
+  StopSignals();
+  ~StopSignals();
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+  static bool raised();
 };
 
 // Fills report.models / report.entries from `jobs` and runs them. Returns an error only for

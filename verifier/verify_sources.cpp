@@ -89,8 +89,9 @@ Expected<std::vector<Job>> jobs_from_instances(const std::string& csv, double ti
   return jobs;
 }
 
-void add_dataset_options(CLI::App& sub, DatasetSpecOptions& o) {
-  const char* group = "Dataset robustness (one property per sample)";
+void add_dataset_options(CLI::App& sub, DatasetSpecOptions& o, bool robustness) {
+  const char* group =
+      robustness ? "Dataset robustness (one property per sample)" : "Dataset (the samples)";
   sub.add_option("--dataset",
                  o.path,
                  "samples: IDX (e.g. MNIST, gzipped or not), .npy, CSV or JSON (docs/datasets.md)")
@@ -100,12 +101,14 @@ void add_dataset_options(CLI::App& sub, DatasetSpecOptions& o) {
   sub.add_option("--dataset-format", o.format, "auto, idx, npy, csv or json")
       ->check(CLI::IsMember({"auto", "idx", "npy", "csv", "json"}))
       ->group(group);
-  sub.add_option("--eps", o.eps, "radius of the perturbation, in data space (after --scale)")
-      ->check(CLI::NonNegativeNumber)
-      ->group(group);
-  sub.add_option("--norm", o.norm, "inf, 2 or 1")
-      ->check(CLI::IsMember({"inf", "2", "1", "linf", "l2", "l1", "Linf", "L2", "L1"}))
-      ->group(group);
+  if (robustness) {
+    sub.add_option("--eps", o.eps, "radius of the perturbation, in data space (after --scale)")
+        ->check(CLI::NonNegativeNumber)
+        ->group(group);
+    sub.add_option("--norm", o.norm, "inf, 2 or 1")
+        ->check(CLI::IsMember({"inf", "2", "1", "linf", "l2", "l1", "Linf", "L2", "L1"}))
+        ->group(group);
+  }
   sub.add_option("--mean", o.mean, "normalisation mean (one value, or one per channel)")
       ->group(group);
   sub.add_option("--std", o.std, "normalisation std (one value, or one per channel)")->group(group);
@@ -126,14 +129,16 @@ void add_dataset_options(CLI::App& sub, DatasetSpecOptions& o) {
       ->group(group);
 }
 
-nlohmann::json dataset_options_json(const DatasetSpecOptions& o) {
+nlohmann::json dataset_options_json(const DatasetSpecOptions& o, bool robustness) {
   nlohmann::json j = {{"path", o.path},
                       {"labels", o.labels},
                       {"format", o.format},
-                      {"eps", o.eps},
-                      {"norm", o.norm},
                       {"samples", o.samples},
                       {"no_clip", o.no_clip}};
+  if (robustness) {
+    j["eps"] = o.eps;
+    j["norm"] = o.norm;
+  }
   if (!o.mean.empty())
     j["mean"] = o.mean;
   if (!o.std.empty())
@@ -145,9 +150,7 @@ nlohmann::json dataset_options_json(const DatasetSpecOptions& o) {
   return j;
 }
 
-Expected<std::vector<Job>> jobs_from_dataset(const std::string& model,
-                                             const DatasetSpecOptions& o,
-                                             double timeout_s) {
+Expected<DatasetSelection> select_dataset(const DatasetSpecOptions& o) {
   DatasetSource src;
   src.path = o.path;
   src.labels_path = o.labels;
@@ -161,13 +164,11 @@ Expected<std::vector<Job>> jobs_from_dataset(const std::string& model,
     return Status(ErrorCode::kInvalidArgument,
                   "--samples " + o.samples + " selects no sample of '" + o.path + "' (" +
                       std::to_string(data.file_samples) + " samples)");
-  RobustnessOptions ro;
-  NNCERT_ASSIGN_OR_RETURN(ro.norm, parse_norm(o.norm));
-  ro.eps = o.eps;
+  DatasetSelection sel;
   if (!o.no_clip) {
     if (o.clip.size() == 2) {
-      ro.clip_lo = o.clip[0];
-      ro.clip_hi = o.clip[1];
+      sel.clip_lo = o.clip[0];
+      sel.clip_hi = o.clip[1];
     } else {
       // The data's range over the selected samples (e.g. [0, 1] for scaled pixels).
       double lo = std::numeric_limits<double>::infinity(), hi = -lo;
@@ -176,12 +177,10 @@ Expected<std::vector<Job>> jobs_from_dataset(const std::string& model,
           lo = std::min(lo, v);
           hi = std::max(hi, v);
         }
-      ro.clip_lo = lo;
-      ro.clip_hi = hi;
+      sel.clip_lo = lo;
+      sel.clip_hi = hi;
     }
   }
-  NNCERT_RETURN_IF_ERROR(ro.validate());
-  std::optional<NormalizeSpec> norm;
   if (!o.mean.empty() || !o.std.empty()) {
     NormalizeSpec ns;
     ns.mean = o.mean.empty() ? std::vector<double>{0.0} : o.mean;
@@ -190,14 +189,28 @@ Expected<std::vector<Job>> jobs_from_dataset(const std::string& model,
     in.mean = ns.mean;
     in.stddev = ns.std;
     NNCERT_RETURN_IF_ERROR(in.validate());
-    norm = ns;
+    sel.normalize = ns;
   }
-  auto shared = std::make_shared<Dataset>(std::move(data));
+  sel.data = std::make_shared<Dataset>(std::move(data));
+  return sel;
+}
+
+Expected<std::vector<Job>> jobs_from_dataset(const std::string& model,
+                                             const DatasetSpecOptions& o,
+                                             double timeout_s) {
+  NNCERT_ASSIGN_OR_RETURN(DatasetSelection sel, select_dataset(o));
+  RobustnessOptions ro;
+  NNCERT_ASSIGN_OR_RETURN(ro.norm, parse_norm(o.norm));
+  ro.eps = o.eps;
+  ro.clip_lo = sel.clip_lo;
+  ro.clip_hi = sel.clip_hi;
+  NNCERT_RETURN_IF_ERROR(ro.validate());
+  const std::shared_ptr<Dataset> shared = sel.data;
   std::vector<Job> jobs;
   for (int64_t i = 0; i < shared->size(); ++i) {
     Job j;
     j.model = model;
-    j.normalize = norm;
+    j.normalize = sel.normalize;
     j.dataset = true;
     j.timeout_s = timeout_s;
     const int64_t index = shared->first_index + i;

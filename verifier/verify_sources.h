@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/status.h"
+#include "frontends/dataset/dataset.h"
 #include "graph/graph.h"
 #include "spec/property.h"
 
@@ -58,8 +59,20 @@ struct DatasetSpecOptions {
   int64_t label_column = 0;       // --label-column (CSV; -1 = last)
 };
 
-void add_dataset_options(CLI::App& sub, DatasetSpecOptions& o);
-nlohmann::json dataset_options_json(const DatasetSpecOptions& o);
+// Registers the dataset flags; `robustness` adds --eps and --norm (verify), which `manipulate`
+// does not take.
+void add_dataset_options(CLI::App& sub, DatasetSpecOptions& o, bool robustness = true);
+nlohmann::json dataset_options_json(const DatasetSpecOptions& o, bool robustness = true);
+
+// The selected samples of a dataset, their value range and the normalisation the model expects.
+struct DatasetSelection {
+  std::shared_ptr<Dataset> data;
+  std::optional<double> clip_lo, clip_hi;  // --clip, else the data's range; none with --no-clip
+  std::optional<NormalizeSpec> normalize;  // --mean / --std
+};
+// Loads the samples --samples selects (kInvalidArgument when none), with the range and the
+// validated normalisation.
+Expected<DatasetSelection> select_dataset(const DatasetSpecOptions& o);
 
 // One robustness property per selected sample (with the normalisation to prepend, if any).
 Expected<std::vector<Job>> jobs_from_dataset(const std::string& model,

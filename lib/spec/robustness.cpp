@@ -28,6 +28,22 @@ Expected<Perturbation::Kind> parse_norm(const std::string& text) {
   return Status(ErrorCode::kInvalidArgument, "unknown norm '" + text + "' (inf, 2 or 1)");
 }
 
+std::vector<UnsafeTerm> class_change_terms(int64_t label, int64_t num_outputs) {
+  NNCERT_CHECK(label >= 0 && label < num_outputs, "label outside the classes");
+  // Unsafe when class j scores at least as high as the label: Y_label - Y_j <= 0.
+  std::vector<UnsafeTerm> terms;
+  for (int64_t j = 0; j < num_outputs; ++j) {
+    if (j == label)
+      continue;
+    OutputConstraint oc;
+    oc.coeffs.assign(static_cast<size_t>(num_outputs), 0.0);
+    oc.coeffs[static_cast<size_t>(label)] = 1;
+    oc.coeffs[static_cast<size_t>(j)] = -1;
+    terms.push_back(UnsafeTerm{{oc}});
+  }
+  return terms;
+}
+
 Expected<Property> robustness_property(const std::vector<double>& x,
                                        int64_t label,
                                        int64_t num_outputs,
@@ -59,16 +75,7 @@ Expected<Property> robustness_property(const std::vector<double>& x,
     hi.assign(x.size(), *options.clip_hi);
   }
   c.input = Perturbation::ball(options.norm, x, options.eps, std::move(lo), std::move(hi));
-  // Unsafe when class j scores at least as high as the label: Y_label - Y_j <= 0.
-  for (int64_t j = 0; j < num_outputs; ++j) {
-    if (j == label)
-      continue;
-    OutputConstraint oc;
-    oc.coeffs.assign(static_cast<size_t>(num_outputs), 0.0);
-    oc.coeffs[static_cast<size_t>(label)] = 1;
-    oc.coeffs[static_cast<size_t>(j)] = -1;
-    c.unsafe.push_back(UnsafeTerm{{oc}});
-  }
+  c.unsafe = class_change_terms(label, num_outputs);
   p.cases.push_back(std::move(c));
   if (Status st = p.validate(); !st.is_ok())
     return st;

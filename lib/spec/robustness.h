@@ -30,6 +30,11 @@ struct RobustnessOptions {
 // "inf" / "linf" / "Linf", "2" / "l2" / "L2", "1" / "l1" / "L1" (kInvalidArgument otherwise).
 Expected<Perturbation::Kind> parse_norm(const std::string& text);
 
+// The unsafe terms of "the class stays `label`": one single-constraint term Y_label - Y_j <= 0
+// per class j != label (a tie is unsafe). Shared by robustness properties and the manipulation
+// check (lib/verify/manipulation_check.h). label must lie in [0, num_outputs).
+std::vector<UnsafeTerm> class_change_terms(int64_t label, int64_t num_outputs);
+
 // The property for sample x (flat, the model's first input in data space) with true class
 // `label` of a model with `num_outputs` classes (its first output, flattened). Named
 // "sample <sample_index>". Errors: kInvalidArgument for bad options, a label outside
