@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   add_bounds_command(app, run);
   add_verify_command(app, run);
   add_gate_command(app, run);
+  add_export_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
