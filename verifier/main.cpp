@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   add_verify_command(app, run);
   add_gate_command(app, run);
   add_manipulate_command(app, run);
+  add_export_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

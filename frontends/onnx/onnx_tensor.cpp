@@ -1,5 +1,7 @@
 #include "frontends/onnx/onnx_tensor.h"
 
+#include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace nncert {
@@ -231,6 +233,54 @@ Expected<Tensor> tensor_from_proto(const onnx::TensorProto& p) {
       t.set(i, fvals[static_cast<size_t>(i)]);
   }
   return t;
+}
+
+int onnx_elem_type(DType dtype) {
+  switch (dtype) {
+    case DType::kF32:
+      return onnx::TensorProto::FLOAT;
+    case DType::kF64:
+      return onnx::TensorProto::DOUBLE;
+    case DType::kI64:
+      return onnx::TensorProto::INT64;
+  }
+  NNCERT_CHECK(false, "unknown dtype");
+  return onnx::TensorProto::UNDEFINED;
+}
+
+void tensor_to_proto(const Tensor& t, onnx::TensorProto* proto) {
+  proto->set_data_type(onnx_elem_type(t.dtype()));
+  proto->clear_dims();
+  for (int64_t d : t.shape())
+    proto->add_dims(d);
+  // raw_data is little-endian whatever the host (ONNX's TensorProto contract).
+  std::string raw(static_cast<const char*>(t.raw()), t.nbytes());
+  if constexpr (std::endian::native == std::endian::big) {
+    const size_t w = dtype_size(t.dtype());
+    for (size_t i = 0; i + w <= raw.size(); i += w)
+      std::reverse(raw.begin() + static_cast<std::ptrdiff_t>(i),
+                   raw.begin() + static_cast<std::ptrdiff_t>(i + w));
+  }
+  proto->set_raw_data(std::move(raw));
+}
+
+void value_info_to_proto(const std::string& name,
+                         DType dtype,
+                         const Shape* shape,
+                         onnx::ValueInfoProto* proto) {
+  proto->set_name(name);
+  auto* tt = proto->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(onnx_elem_type(dtype));
+  if (shape == nullptr)
+    return;
+  auto* sh = tt->mutable_shape();
+  for (size_t i = 0; i < shape->size(); ++i) {
+    auto* dim = sh->add_dim();
+    if ((*shape)[i] >= 0)
+      dim->set_dim_value((*shape)[i]);
+    else
+      dim->set_dim_param(i == 0 ? std::string("N") : name + "_d" + std::to_string(i));
+  }
 }
 
 }  // namespace nncert

@@ -5,6 +5,7 @@
 
 #include <onnx/onnx-ml.pb.h>
 
+#include "frontends/onnx/onnx_tensor.h"  // the exporter's tensor and ValueInfo writers
 #include "runtime/executor.h"
 
 namespace nncert::test {
@@ -13,27 +14,6 @@ struct OnnxBuilder::Impl {
   onnx::ModelProto model;
   onnx::NodeProto* last = nullptr;
 };
-
-namespace {
-int elem_type(DType d) {
-  switch (d) {
-    case DType::kF32:
-      return onnx::TensorProto::FLOAT;
-    case DType::kF64:
-      return onnx::TensorProto::DOUBLE;
-    case DType::kI64:
-      return onnx::TensorProto::INT64;
-  }
-  return 0;
-}
-
-void fill_tensor(onnx::TensorProto* p, const Tensor& t) {
-  p->set_data_type(elem_type(t.dtype()));
-  for (int64_t d : t.shape())
-    p->add_dims(d);
-  p->set_raw_data(std::string(static_cast<const char*>(t.raw()), t.nbytes()));
-}
-}  // namespace
 
 OnnxBuilder::OnnxBuilder(int64_t opset) : impl_(std::make_unique<Impl>()) {
   impl_->model.set_ir_version(8);
@@ -47,18 +27,7 @@ OnnxBuilder::OnnxBuilder(int64_t opset) : impl_(std::make_unique<Impl>()) {
 OnnxBuilder::~OnnxBuilder() = default;
 
 OnnxBuilder& OnnxBuilder::input(const std::string& name, DType dtype, const Shape& shape) {
-  auto* vi = impl_->model.mutable_graph()->add_input();
-  vi->set_name(name);
-  auto* tt = vi->mutable_type()->mutable_tensor_type();
-  tt->set_elem_type(elem_type(dtype));
-  auto* sh = tt->mutable_shape();
-  for (int64_t d : shape) {
-    auto* dim = sh->add_dim();
-    if (d < 0)
-      dim->set_dim_param("N");
-    else
-      dim->set_dim_value(d);
-  }
+  value_info_to_proto(name, dtype, &shape, impl_->model.mutable_graph()->add_input());
   return *this;
 }
 
@@ -70,7 +39,7 @@ OnnxBuilder& OnnxBuilder::output(const std::string& name) {
 OnnxBuilder& OnnxBuilder::initializer(const std::string& name, const Tensor& t, bool also_input) {
   auto* p = impl_->model.mutable_graph()->add_initializer();
   p->set_name(name);
-  fill_tensor(p, t);
+  tensor_to_proto(t, p);
   if (also_input)
     input(name, t.dtype(), t.shape());
   return *this;
@@ -141,7 +110,7 @@ OnnxBuilder& OnnxBuilder::attr(const std::string& name, const Tensor& t) {
   auto* a = impl_->last->add_attribute();
   a->set_name(name);
   a->set_type(onnx::AttributeProto::TENSOR);
-  fill_tensor(a->mutable_t(), t);
+  tensor_to_proto(t, a->mutable_t());
   return *this;
 }
 
