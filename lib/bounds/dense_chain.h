@@ -35,7 +35,10 @@ class DenseChain {
   // that does not fit (an op outside Gemm/MatMul/Add/Sub/Mul/Div/Neg/Relu/BatchNormalization and
   // the layout-preserving Flatten/Reshape/Squeeze/Unsqueeze/Identity/Dropout, a branch, a
   // non-constant weight).
-  static Expected<std::shared_ptr<const DenseChain>> extract(const Graph& g);
+  // allow_avx2 = false: the baseline x86-64 build of the numeric core even where the CPU has
+  // AVX2 + FMA (tests compare the two; NNCERT_NO_AVX2=1 in the environment does the same).
+  static Expected<std::shared_ptr<const DenseChain>> extract(const Graph& g,
+                                                             bool allow_avx2 = true);
 
   int64_t num_inputs() const;
   int64_t num_outputs() const;

@@ -364,3 +364,28 @@ TEST_CASE("dense chain: ReLU states proven on a box hold on its sub-boxes", "[de
     (void)fresh_lower;
   }
 }
+
+TEST_CASE("dense chain: the baseline and the AVX2 builds of the engine agree", "[dense_chain]") {
+  // On a CPU without AVX2 + FMA both are the baseline build and agree trivially.
+  std::mt19937 rng(23);
+  AttackModel m = test::random_relu_mlp(rng, 5, 40, 4);
+  auto fast = DenseChain::extract(m.single(), true);
+  auto base = DenseChain::extract(m.single(), false);
+  REQUIRE(fast.has_value());
+  REQUIRE(base.has_value());
+  const int64_t boxes = 12, rows = 3, d = 5;
+  std::vector<double> lo, hi;
+  for (int64_t b = 0; b < boxes; ++b) {
+    Case k = random_box(rng, d, 0.4);
+    lo.insert(lo.end(), k.lo.begin(), k.lo.end());
+    hi.insert(hi.end(), k.hi.begin(), k.hi.end());
+  }
+  const std::vector<double> c = random_rows(rng, rows, 4);
+  std::vector<double> a(boxes * rows), b(boxes * rows);
+  (*fast)->lower_bounds(lo.data(), hi.data(), boxes, c.data(), rows, true, a.data(), nullptr);
+  (*base)->lower_bounds(lo.data(), hi.data(), boxes, c.data(), rows, true, b.data(), nullptr);
+  for (size_t i = 0; i < a.size(); ++i)
+    CHECK(a[i] == Approx(b[i]).epsilon(1e-10).margin(1e-10));
+  check_sound(m, **base, rng, 4, 3, 0.3, 200);
+  check_sound(m, **fast, rng, 4, 3, 0.3, 200);
+}
