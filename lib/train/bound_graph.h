@@ -3,7 +3,7 @@
 // d bound / d weight. The bound graph holds the model's float constants under their own names, so
 // a gradient w.r.t. a bound-graph constant is the gradient w.r.t. the model weight of that name.
 // lib/bounds computes the same bounds in its own C++ code (not differentiable); the tests check
-// that both agree. Math: docs/bounds.md ("IBP", "CROWN") and docs/training.md.
+// that both agree. Math: docs/bounds.md ("IBP", "CROWN") and docs/bound-loss.md.
 #pragma once
 
 #include <cstdint>
