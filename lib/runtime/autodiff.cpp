@@ -21,10 +21,10 @@ void accumulate(Tensor& acc, const Tensor& g) {
 
 Expected<GradientResult> gradient(const Graph& g,
                                   const std::vector<Tensor>& inputs,
-                                  const std::vector<Tensor>& output_grads,
+                                  const std::vector<Tensor>& given_grads,
                                   const RunOptions& options,
                                   const GradientOptions& grad_options) {
-  if (output_grads.size() != g.outputs().size())
+  if (!grad_options.seeds && given_grads.size() != g.outputs().size())
     return Status(ErrorCode::kInvalidArgument, "need one output gradient per graph output");
   std::vector<NodeId> missing;
   for (size_t i = 0; i < g.num_nodes(); ++i) {
@@ -61,6 +61,13 @@ Expected<GradientResult> gradient(const Graph& g,
   GradientResult r;
   for (ValueId o : g.outputs())
     r.outputs.push_back(values[static_cast<size_t>(o)]);
+  std::vector<Tensor> computed;
+  if (grad_options.seeds) {
+    NNCERT_ASSIGN_OR_RETURN(computed, grad_options.seeds(r.outputs));
+    if (computed.size() != g.outputs().size())
+      return Status(ErrorCode::kInvalidArgument, "need one output gradient per graph output");
+  }
+  const std::vector<Tensor>& output_grads = grad_options.seeds ? computed : given_grads;
   std::vector<Tensor>& grads = r.value_grads;
   grads.assign(g.num_values(), Tensor());
   for (size_t k = 0; k < g.outputs().size(); ++k) {

@@ -4,6 +4,7 @@
 // parameters) and certified training (gradients w.r.t. weights).
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "core/status.h"
@@ -19,6 +20,10 @@ struct GradientOptions {
   // (ExecContext::need_grad) which of its inputs' gradients to compute, so e.g. Conv skips its
   // weight gradient (an attack only needs d loss / d input).
   bool parameter_grads = true;
+  // When set, the seeds are computed from the forward outputs (e.g. a loss's gradient w.r.t.
+  // the logits, as certified training needs) instead of taken from `output_grads` (which must
+  // then be empty): one forward pass instead of two.
+  std::function<Expected<std::vector<Tensor>>(const std::vector<Tensor>& outputs)> seeds;
 };
 
 struct GradientResult {
