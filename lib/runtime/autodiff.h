@@ -26,6 +26,13 @@ struct GradientOptions {
   std::function<Expected<std::vector<Tensor>>(const std::vector<Tensor>& outputs)> seeds;
 };
 
+// Gradients w.r.t. graph inputs only (what an attack needs).
+inline GradientOptions input_grads_only() {
+  GradientOptions o;
+  o.parameter_grads = false;
+  return o;
+}
+
 struct GradientResult {
   std::vector<Tensor> outputs;      // forward outputs, one per graph output
   std::vector<Tensor> value_grads;  // per ValueId: d loss / d value (invalid: no gradient)

@@ -429,12 +429,9 @@ Expected<std::optional<Counterexample>> attack(const AttackModel& m,
           }
         }
         // Only d loss / d input is read: no weight gradients (GradientOptions::parameter_grads).
-        NNCERT_ASSIGN_OR_RETURN(GradientResult gr,
-                                gradient(gb,
-                                         {make_batch(bshape, xs)},
-                                         {seed},
-                                         ro,
-                                         GradientOptions{.parameter_grads = false}));
+        NNCERT_ASSIGN_OR_RETURN(
+            GradientResult gr,
+            gradient(gb, {make_batch(bshape, xs)}, {seed}, ro, input_grads_only()));
         y = gr.outputs[0].to_double_vector();
         NNCERT_ASSIGN_OR_RETURN(auto ce, try_batch(c, ci, xs, y, "pgd"));
         if (ce)
