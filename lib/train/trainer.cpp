@@ -54,8 +54,8 @@ Status write_file(const std::string& path, const std::string& text) {
 }  // namespace
 
 Status TrainOptions::validate() const {
-  if (epochs < 1 && max_steps < 1)
-    return {ErrorCode::kInvalidArgument, "train: epochs must be >= 1"};
+  if (epochs < 1 || max_steps < 0)
+    return {ErrorCode::kInvalidArgument, "train: epochs must be >= 1 and max_steps >= 0"};
   if (log_every < 1)
     return {ErrorCode::kInvalidArgument, "train: log_every must be >= 1"};
   NNCERT_RETURN_IF_ERROR(run.validate());
@@ -82,7 +82,8 @@ Status Trainer::log_line(const std::string& line) const {
 Expected<TrainSummary> Trainer::train() {
   NNCERT_RETURN_IF_ERROR(options_.validate());
   const int64_t per_epoch = data_->batches_per_epoch();
-  const int64_t total = options_.max_steps > 0 ? options_.max_steps : options_.epochs * per_epoch;
+  // The schedule spans `epochs`; max_steps only stops early (a resumed run sees the same rates).
+  const int64_t total = options_.epochs * per_epoch;
   TrainSummary sum;
   sum.stop_reason = "epochs";
   const auto t0 = Clock::now();

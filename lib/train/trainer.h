@@ -20,7 +20,8 @@ namespace nncert {
 
 struct TrainOptions {
   int64_t epochs = 1;
-  int64_t max_steps = 0;  // > 0: stop after this many optimiser steps in total
+  int64_t max_steps = 0;  // > 0: stop after this many optimiser steps in total (the LR
+                          // schedule still spans `epochs`)
   uint64_t seed = 0;
   RunOptions run;  // dtype and threads of the forward/backward passes
   OptimizerOptions optimizer;
