@@ -116,6 +116,71 @@ Status Optimizer::set_state(OptimizerState state) {
   return Status::ok();
 }
 
+namespace {
+
+template <class T>
+double sum_squares(const Tensor& g) {
+  const T* d = g.data<T>();
+  double sq = 0;
+  for (int64_t i = 0; i < g.numel(); ++i)
+    sq += static_cast<double>(d[i]) * static_cast<double>(d[i]);
+  return sq;
+}
+
+// One parameter's update. `g` null: a zero gradient.
+template <class T, class G>
+void update(const OptimizerOptions& o,
+            double lr,
+            double gscale,
+            double bc1,
+            double bc2,
+            T* p,
+            const G* g,
+            int64_t n,
+            double* m,
+            double* v) {
+  for (int64_t i = 0; i < n; ++i) {
+    double w = static_cast<double>(p[i]);
+    double gi = g ? static_cast<double>(g[i]) * gscale : 0.0;
+    if (!o.decoupled_weight_decay)
+      gi += o.weight_decay * w;
+    else
+      w -= lr * o.weight_decay * w;
+    if (o.kind == OptimizerKind::kSgd) {
+      // PyTorch's SGD: buf = mu buf + g; step = g + mu buf (Nesterov) or buf.
+      m[i] = o.momentum * m[i] + gi;
+      w -= lr * (o.nesterov ? gi + o.momentum * m[i] : m[i]);
+    } else {
+      // Adam (Kingma & Ba 2015) with bias correction.
+      m[i] = o.beta1 * m[i] + (1 - o.beta1) * gi;
+      v[i] = o.beta2 * v[i] + (1 - o.beta2) * gi * gi;
+      w -= lr * (m[i] / bc1) / (std::sqrt(v[i] / bc2) + o.epsilon);
+    }
+    p[i] = static_cast<T>(w);
+  }
+}
+
+template <class T>
+void update_any(const OptimizerOptions& o,
+                double lr,
+                double gscale,
+                double bc1,
+                double bc2,
+                T* p,
+                const Tensor& g,
+                int64_t n,
+                double* m,
+                double* v) {
+  if (!g.is_valid())
+    update<T, T>(o, lr, gscale, bc1, bc2, p, nullptr, n, m, v);
+  else if (g.dtype() == DType::kF32)
+    update(o, lr, gscale, bc1, bc2, p, g.data<float>(), n, m, v);
+  else
+    update(o, lr, gscale, bc1, bc2, p, g.data<double>(), n, m, v);
+}
+
+}  // namespace
+
 StepReport Optimizer::step(std::vector<Tensor>& params,
                            const std::vector<Tensor>& grads,
                            double lr) {
@@ -124,10 +189,13 @@ StepReport Optimizer::step(std::vector<Tensor>& params,
   const OptimizerOptions& o = options_;
   StepReport report;
   double sq = 0;
-  for (const Tensor& g : grads)
-    if (g.is_valid())
-      for (int64_t i = 0; i < g.numel(); ++i)
-        sq += g.get(i) * g.get(i);
+  for (size_t k = 0; k < grads.size(); ++k) {
+    const Tensor& g = grads[k];
+    if (!g.is_valid())
+      continue;
+    NNCERT_CHECK(is_float(g.dtype()) && g.numel() == sizes_[k], "optimizer: bad gradient");
+    sq += g.dtype() == DType::kF32 ? sum_squares<float>(g) : sum_squares<double>(g);
+  }
   report.grad_norm = std::sqrt(sq);
   double gscale = 1;
   if (o.clip_grad_norm > 0 && report.grad_norm > o.clip_grad_norm) {
@@ -139,30 +207,13 @@ StepReport Optimizer::step(std::vector<Tensor>& params,
   const double bc1 = 1 - std::pow(o.beta1, t), bc2 = 1 - std::pow(o.beta2, t);
   for (size_t k = 0; k < params.size(); ++k) {
     Tensor& p = params[k];
-    const Tensor& g = grads[k];
-    NNCERT_CHECK(p.numel() == sizes_[k], "optimizer: parameter size changed");
-    std::vector<double>& m = state_.m[k];
-    for (int64_t i = 0; i < p.numel(); ++i) {
-      double w = p.get(i);
-      double gi = g.is_valid() ? g.get(i) * gscale : 0.0;
-      if (!o.decoupled_weight_decay)
-        gi += o.weight_decay * w;
-      else
-        w -= lr * o.weight_decay * w;
-      const auto j = static_cast<size_t>(i);
-      if (o.kind == OptimizerKind::kSgd) {
-        // PyTorch's SGD: buf = mu buf + g; step = g + mu buf (Nesterov) or buf.
-        m[j] = o.momentum * m[j] + gi;
-        w -= lr * (o.nesterov ? gi + o.momentum * m[j] : m[j]);
-      } else {
-        // Adam (Kingma & Ba 2015) with bias correction.
-        std::vector<double>& v = state_.v[k];
-        m[j] = o.beta1 * m[j] + (1 - o.beta1) * gi;
-        v[j] = o.beta2 * v[j] + (1 - o.beta2) * gi * gi;
-        w -= lr * (m[j] / bc1) / (std::sqrt(v[j] / bc2) + o.epsilon);
-      }
-      p.set(i, w);
-    }
+    NNCERT_CHECK(p.numel() == sizes_[k] && is_float(p.dtype()), "optimizer: parameter changed");
+    double* m = state_.m[k].data();
+    double* v = o.kind == OptimizerKind::kAdam ? state_.v[k].data() : nullptr;
+    if (p.dtype() == DType::kF32)
+      update_any(o, lr, gscale, bc1, bc2, p.data<float>(), grads[k], p.numel(), m, v);
+    else
+      update_any(o, lr, gscale, bc1, bc2, p.data<double>(), grads[k], p.numel(), m, v);
   }
   return report;
 }

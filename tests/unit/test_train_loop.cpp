@@ -225,6 +225,16 @@ TEST_CASE("train config: a YAML run writes the model, the log and a checkpoint",
   for (std::string line; std::getline(log, line);)
     lines += nlohmann::json::parse(line).contains("loss") ? 1 : 0;
   CHECK(lines == 40 / 5 + 4);  // 10 steps an epoch: a record every 5 steps, one per epoch
+  // Fine-tuning: the exported model is the starting point of a second run.
+  auto tune =
+      parse_train_config(R"({"model": {"onnx": "out/model.onnx"}, "data": {"path": "toy.csv"},
+      "optimizer": {"type": "adam", "lr": 1e-3}, "epochs": 1, "batch": 50, "out": "tuned"})",
+                         dir);
+  REQUIRE(tune);
+  auto tuned = run_training(*tune);
+  REQUIRE(tuned);
+  CHECK(tuned->summary.steps == 4);
+  CHECK(tuned->final_accuracy > 0.9);
   auto unknown = parse_train_config(R"({"model": {}, "data": {"path": "x"}, "epoch": 1})", "");
   REQUIRE_FALSE(unknown);
   CHECK(unknown.status().message().find("'epoch'") != std::string::npos);
