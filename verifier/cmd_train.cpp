@@ -42,6 +42,10 @@ int run_train() {
   if (!r)
     return report_error(r.status());
   const TrainSummary& s = r->summary;
+  if (r->resumed_at >= 0)
+    std::printf("resumed from %s at step %lld\n",
+                r->checkpoint_path.c_str(),
+                static_cast<long long>(r->resumed_at));
   std::printf("trained %lld steps (%lld epochs, stopped: %s) in %.1f s, %.0f examples/s\n",
               static_cast<long long>(s.steps),
               static_cast<long long>(s.epochs),

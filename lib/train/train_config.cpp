@@ -257,6 +257,7 @@ Expected<TrainRunResult> run_training(const TrainConfig& config) {
   Trainer trainer(model, *loss, loader, c.train);
   if (c.resume && fs::exists(r.checkpoint_path, ec)) {
     NNCERT_RETURN_IF_ERROR(trainer.load_checkpoint(r.checkpoint_path));
+    r.resumed_at = trainer.step();
   } else {
     fs::remove(r.log_path, ec);
   }

@@ -40,6 +40,7 @@ Expected<TrainConfig> parse_train_config(const std::string& json_text, const std
 struct TrainRunResult {
   TrainSummary summary;
   double final_accuracy = 0;  // clean accuracy on (up to 10,000 of) the training samples
+  int64_t resumed_at = -1;    // the step the run resumed from (-1: a fresh run)
   std::string model_path, log_path, checkpoint_path;
 };
 // Builds the model and data, trains (resuming when asked), exports OUT/model.onnx.
