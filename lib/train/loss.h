@@ -25,6 +25,9 @@ struct LossContext {
   int64_t step = 0;   // global optimiser step, 0-based
   int64_t total_steps = 0;
   int64_t steps_per_epoch = 0;
+  // The model in inference form (BatchNorm with running statistics), when `g` differs from it
+  // (g has BatchNorm in batch-statistics form, train/batch_norm_train.h); else null.
+  const Graph* inference_graph = nullptr;
 };
 
 struct LossResult {

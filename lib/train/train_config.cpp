@@ -198,6 +198,17 @@ Expected<TrainConfig> parse_train_config(const std::string& text, const std::str
     c.data.dtype = c.train.run.dtype;
     c.out_dir = resolve(base, j.value("out", "train-out"));
     c.resume = j.value("resume", false);
+    if (j.contains("batchnorm")) {
+      const json& bn = j["batchnorm"];
+      NNCERT_RETURN_IF_ERROR(check_keys(bn, "batchnorm", {"mode", "samples"}));
+      const std::string mode = bn.value("mode", "batch");
+      if (mode != "batch" && mode != "fixed")
+        return bad("batchnorm.mode must be batch or fixed");
+      c.train.batch_statistics = mode == "batch";
+      c.train.bn_samples = bn.value("samples", c.train.bn_samples);
+      if (c.train.bn_samples < 1)
+        return bad("batchnorm.samples must be >= 1");
+    }
   } catch (const json::exception& e) {
     return Status(ErrorCode::kParseError, std::string("train config: ") + e.what());
   }

@@ -91,6 +91,15 @@ Expected<TrainSummary> Trainer::train() {
   std::vector<Tensor> params;
   for (ValueId p : model_->params)
     params.push_back(*model_->graph.value(p).constant);
+  // Built after any load_checkpoint: it shares the constants' storage with the model.
+  NNCERT_ASSIGN_OR_RETURN(const TrainingGraph tg, make_training_graph(*model_));
+  const bool batch_stats = options_.batch_statistics && tg.has_batch_norm();
+  const Graph& graph = batch_stats ? tg.graph : model_->graph;
+  auto population_stats = [&]() {
+    return batch_stats ? update_population_statistics(
+                             *model_, tg, *data_, options_.run, options_.bn_samples)
+                       : Status::ok();
+  };
   while (epoch_ < options_.epochs) {
     const std::vector<int64_t> order = data_->epoch_order(epoch_);
     while (batch_ < per_epoch) {
@@ -100,9 +109,10 @@ Expected<TrainSummary> Trainer::train() {
       }
       const Batch b = data_->batch(order, batch_);
       NNCERT_ASSIGN_OR_RETURN(Tensor x, shape_input(model_->graph, b.x));
-      LossContext ctx{options_.run, epoch_, step_, total, per_epoch};
+      LossContext ctx{
+          options_.run, epoch_, step_, total, per_epoch, batch_stats ? &model_->graph : nullptr};
       NNCERT_ASSIGN_OR_RETURN(LossResult r,
-                              loss_->compute(model_->graph, model_->params, x, b.labels, ctx));
+                              loss_->compute(graph, model_->params, x, b.labels, ctx));
       if (!std::isfinite(r.loss))
         return Status(
             ErrorCode::kRuntime,
@@ -156,6 +166,7 @@ Expected<TrainSummary> Trainer::train() {
         {"loss", sum.last_loss},
         {"accuracy",
          sum.train_accuracy}}.dump()));
+    NNCERT_RETURN_IF_ERROR(population_stats());
     ++epoch_;
     batch_ = 0;
     epoch_loss_ = 0;
@@ -169,8 +180,11 @@ Expected<TrainSummary> Trainer::train() {
     sum.last_loss = epoch_loss_ / static_cast<double>(epoch_seen_);
     sum.train_accuracy = static_cast<double>(epoch_correct_) / static_cast<double>(epoch_seen_);
   }
-  if (sum.stop_reason == "max_steps" && !options_.checkpoint_path.empty())
-    NNCERT_RETURN_IF_ERROR(save_checkpoint(options_.checkpoint_path));
+  if (sum.stop_reason == "max_steps") {
+    NNCERT_RETURN_IF_ERROR(population_stats());
+    if (!options_.checkpoint_path.empty())
+      NNCERT_RETURN_IF_ERROR(save_checkpoint(options_.checkpoint_path));
+  }
   sum.steps = step_;
   sum.epochs = epoch_;
   sum.seconds = std::chrono::duration<double>(Clock::now() - t0).count();

@@ -11,6 +11,7 @@
 
 #include "core/status.h"
 #include "runtime/executor.h"
+#include "train/batch_norm_train.h"
 #include "train/data_loader.h"
 #include "train/loss.h"
 #include "train/model_builder.h"
@@ -30,6 +31,11 @@ struct TrainOptions {
   int64_t log_every = 10;       // steps between step records in the log
   std::string checkpoint_path;  // written at each epoch end and when training stops; empty: none
   bool progress = false;        // progress line on stderr
+  // BatchNorm: true: train with batch statistics and set the running statistics to population
+  // statistics over `bn_samples` training samples at each epoch end (batch_norm_train.h);
+  // false: keep BN in inference form (scale and shift learned, running statistics fixed).
+  bool batch_statistics = true;
+  int64_t bn_samples = 2048;
   Status validate() const;
 };
 

@@ -9,6 +9,7 @@
 #include "frontends/onnx/onnx_writer.h"
 #include "runtime/executor.h"
 #include "tests/support/test_paths.h"
+#include "train/batch_norm_train.h"
 #include "train/data_loader.h"
 #include "train/loss.h"
 #include "train/model_builder.h"
@@ -118,6 +119,59 @@ TEST_CASE("natural loss: gradients match finite differences (CNN + BN + residual
         t.set(i, t.get(i) + 0.1 * static_cast<double>(i + 1));
   }
   check_fd(*m, random_input({3, 2, 6, 6}, 12), {0, 1, 2});
+}
+
+TEST_CASE("training-mode BatchNorm: gradients through the batch statistics (float64)", "[train]") {
+  auto m = ModelBuilder({2, 5, 5})
+               .conv(3, 3, 1, 0)
+               .batch_norm()
+               .relu()
+               .flatten()
+               .linear(4)
+               .batch_norm()
+               .relu()
+               .linear(3)
+               .build({.seed = 8, .dtype = DType::kF64});
+  REQUIRE(m);
+  auto tg = make_training_graph(*m);
+  REQUIRE(tg);
+  CHECK(tg->bn_inputs.size() == 2);
+  Model train_form{tg->graph, m->params};
+  check_fd(train_form, random_input({4, 2, 5, 5}, 13), {0, 1, 2, 1});
+}
+
+TEST_CASE("training-mode BatchNorm: population statistics normalise the data", "[train]") {
+  auto m = ModelBuilder({2}).linear(3).batch_norm().relu().linear(2).build(
+      {.seed = 2, .dtype = DType::kF64});
+  REQUIRE(m);
+  auto tg = make_training_graph(*m);
+  REQUIRE(tg);
+  DataLoaderOptions lo = loader_options(16, 0);
+  lo.dtype = DType::kF64;
+  auto data = DataLoader::create(blobs(64, 4), lo);
+  REQUIRE(data);
+  RunOptions run{DType::kF64, 1};
+  REQUIRE(update_population_statistics(*m, *tg, *data, run, 64).is_ok());
+  // The BN output of the inference form over the same 64 samples: mean 0, variance ~1.
+  Graph g = m->graph;
+  for (const Node& n : g.nodes())
+    if (n.op == "BatchNormalization")
+      g.outputs() = {n.outputs[0]};
+  auto exec = Executor::create(g, run);
+  REQUIRE(exec);
+  auto y = exec->run({data->slice(0, 64).x});
+  REQUIRE(y);
+  const Tensor& t = y->at(0);
+  REQUIRE(t.shape() == Shape{64, 3});
+  for (int64_t c = 0; c < 3; ++c) {
+    double s = 0, sq = 0;
+    for (int64_t i = 0; i < 64; ++i) {
+      s += t.get(i * 3 + c);
+      sq += t.get(i * 3 + c) * t.get(i * 3 + c);
+    }
+    CHECK(s / 64 == Approx(0).margin(1e-9));
+    CHECK(sq / 64 == Approx(1).epsilon(1e-3));
+  }
 }
 
 TEST_CASE("cross entropy is stable for large logits", "[train]") {
