@@ -26,6 +26,7 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   nlohmann-json3-dev libcli11-dev catch2 zlib1g-dev libssl-dev libyaml-cpp-dev
   python3-jsonschema libxml2-utils
+  dataset-fashion-mnist
 )
 
 as_root() {

@@ -1,5 +1,5 @@
 // verify-model: the nncert command line. Subcommands: info, run, bounds, verify,
-// gate, manipulate. Exit codes:
+// gate, manipulate, export, train. Exit codes:
 // verifier/exit_codes.h, docs/cli.md.
 #include <cstdio>
 #include <exception>
@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   add_gate_command(app, run);
   add_manipulate_command(app, run);
   add_export_command(app, run);
+  add_train_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
