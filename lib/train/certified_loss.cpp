@@ -109,8 +109,10 @@ CertifiedSchedule certified_schedule(const CertifiedLossOptions& o,
   const int64_t warm = to_steps(o.warmup_epochs, steps_per_epoch);
   const int64_t ramp = std::max<int64_t>(1, to_steps(o.ramp_epochs, steps_per_epoch));
   const double u = static_cast<double>(step + 1 - warm);
-  if (u <= 0)
+  if (u <= 0) {
+    s.beta = o.method == BoundMethod::kCrownIbp ? o.beta_start : 0.0;
     return s;  // warm-up: natural training
+  }
   const double r = static_cast<double>(ramp), frac = std::min(1.0, u / r);
   const double mid = std::floor(r * o.smooth_mid);
   if (o.schedule == EpsScheduleKind::kLinear || mid < 1 || u >= r) {
