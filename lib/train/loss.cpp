@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "runtime/autodiff.h"
+#include "train/certified_loss.h"
 
 namespace nncert {
 
@@ -94,8 +95,16 @@ std::mutex& registry_mutex() {
   static std::mutex m;
   return m;
 }
+// The certified losses are registered here rather than by a static initialiser in their own
+// file, which a static library would drop when nothing else references it.
 std::map<LossType, LossFactory>& registry() {
-  static std::map<LossType, LossFactory> r;
+  static std::map<LossType, LossFactory> r = {{LossType::kIbp,
+                                               [](const std::string& j) {
+                                                 return make_certified_loss(LossType::kIbp, j);
+                                               }},
+                                              {LossType::kCrownIbp, [](const std::string& j) {
+                                                 return make_certified_loss(LossType::kCrownIbp, j);
+                                               }}};
   return r;
 }
 }  // namespace

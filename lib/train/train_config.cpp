@@ -1,5 +1,6 @@
 #include "train/train_config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -254,6 +255,24 @@ Expected<TrainRunResult> run_training(const TrainConfig& config) {
   InitOptions init = c.init;
   init.dtype = c.train.run.dtype;
   NNCERT_ASSIGN_OR_RETURN(Model model, build_model_from_json(c.model_json, init));
+  if (c.loss != LossType::kNatural) {
+    // The certified losses take ε and the clip range in raw input units; they need the data
+    // normalisation to map them into what the model sees (one mean / std for all features).
+    json l = json::parse(c.loss_json);
+    const Normalization& nz = c.data.normalization;
+    auto uniform = [](const std::vector<double>& v) {
+      return std::all_of(v.begin(), v.end(), [&](double a) { return a == v.front(); });
+    };
+    if (!nz.mean.empty() && !nz.std.empty() && !l.contains("input_mean") &&
+        !l.contains("input_std")) {
+      if (!uniform(nz.mean) || !uniform(nz.std))
+        return Status(ErrorCode::kUnsupported,
+                      "loss: the certified losses need one normalize mean/std for all channels");
+      l["input_mean"] = nz.mean.front();
+      l["input_std"] = nz.std.front();
+    }
+    c.loss_json = l.dump();
+  }
   NNCERT_ASSIGN_OR_RETURN(std::unique_ptr<Loss> loss, make_loss(c.loss, c.loss_json));
   std::error_code ec;
   fs::create_directories(c.out_dir, ec);

@@ -1,0 +1,206 @@
+// Certified losses in the trainer (train/certified_loss.h): schedule values, the combined
+// gradient against finite differences, IBP training against natural training on a 2-D toy, and
+// verify-model train with an IBP config on MNIST (tests/cli/test_train_cli.sh).
+#include <cmath>
+#include <random>
+
+#include <catch2/catch.hpp>
+
+#include "train/bound_loss.h"
+#include "train/certified_loss.h"
+#include "train/data_loader.h"
+#include "train/model_builder.h"
+#include "train/trainer.h"
+
+using namespace nncert;
+
+namespace {
+
+CertifiedLossOptions schedule_options(EpsScheduleKind kind, BoundMethod method) {
+  CertifiedLossOptions o;
+  o.method = method;
+  o.eps = 0.3;
+  o.schedule = kind;
+  o.warmup_epochs = 1;
+  o.ramp_epochs = 2;
+  return o;
+}
+
+// Two blobs, centres (1.5, -1.5) and (-1.5, 1.5), noise sd 0.5.
+Dataset blobs(int64_t n, uint64_t seed) {
+  Dataset d;
+  d.shape = {2};
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> noise(0, 0.5);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t y = i % 2;
+    const double c = y ? 1.5 : -1.5;
+    d.x.push_back({c + noise(rng), -c + noise(rng)});
+    d.labels.push_back(y);
+  }
+  return d;
+}
+
+// Fraction of `d` whose margins IBP proves at radius eps (no clipping: the toy is unbounded).
+double ibp_verified(const Model& m, const Dataset& d, double eps) {
+  auto bl = make_bound_loss(m.graph, {.eps = eps, .clip = false});
+  REQUIRE(bl);
+  Tensor x(DType::kF32, {d.size(), 2});
+  for (int64_t i = 0; i < d.size(); ++i)
+    for (int64_t k = 0; k < 2; ++k)
+      x.set(i * 2 + k, d.x[static_cast<size_t>(i)][static_cast<size_t>(k)]);
+  auto v = bl->evaluate(x, d.labels);
+  REQUIRE(v);
+  double n = 0;
+  for (uint8_t b : v->verified)
+    n += b;
+  return n / static_cast<double>(d.size());
+}
+
+}  // namespace
+
+TEST_CASE("certified loss: eps, kappa and beta schedules", "[train]") {
+  // 10 steps an epoch: warm-up steps 0-9, ramp steps 10-29 (u = 1..20), then flat.
+  auto lin = schedule_options(EpsScheduleKind::kLinear, BoundMethod::kIbp);
+  CHECK(certified_schedule(lin, 9, 10).eps == 0);
+  CHECK(certified_schedule(lin, 9, 10).kappa == 1);
+  CHECK(certified_schedule(lin, 10, 10).eps == Approx(0.3 / 20));
+  CHECK(certified_schedule(lin, 19, 10).eps == Approx(0.15));
+  CHECK(certified_schedule(lin, 19, 10).kappa == Approx(0.75));
+  CHECK(certified_schedule(lin, 29, 10).eps == Approx(0.3));
+  CHECK(certified_schedule(lin, 29, 10).kappa == Approx(0.5));
+  CHECK(certified_schedule(lin, 500, 10).eps == Approx(0.3));
+  CHECK(certified_schedule(lin, 19, 10).beta == 0);
+  // Smoothed, R = 20, m = 5, p = 4: α = 0.3 / (5³ (4·15 + 5)) = 0.3 / 8125.
+  auto sm = schedule_options(EpsScheduleKind::kSmoothed, BoundMethod::kCrownIbp);
+  const double alpha = 0.3 / 8125;
+  CHECK(certified_schedule(sm, 11, 10).eps == Approx(alpha * 16));
+  CHECK(certified_schedule(sm, 14, 10).eps == Approx(alpha * 625));
+  CHECK(certified_schedule(sm, 21, 10).eps ==
+        Approx(alpha * 625 + (0.3 - alpha * 625) * 7.0 / 15.0));
+  CHECK(certified_schedule(sm, 29, 10).eps == Approx(0.3));
+  double prev = 0;
+  for (int64_t s = 0; s < 40; ++s) {
+    const CertifiedSchedule c = certified_schedule(sm, s, 10);
+    CHECK(c.eps >= prev);
+    prev = c.eps;
+    if (s >= 10)
+      CHECK(c.beta == Approx(1 - c.eps / 0.3));  // CROWN-IBP: β = 1 − ε_t / ε
+  }
+  auto parsed = parse_certified_loss_options(
+      R"({"type": "crown-ibp", "eps": 0.2, "schedule": "linear", "warmup_epochs": 2})");
+  REQUIRE(parsed);
+  CHECK(parsed->method == BoundMethod::kCrownIbp);
+  CHECK(parsed->schedule == EpsScheduleKind::kLinear);
+  CHECK(parsed->warmup_epochs == 2);
+  CHECK_FALSE(parse_certified_loss_options(R"({"type": "ibp", "epsilon": 0.2})"));
+  CHECK_FALSE(parse_certified_loss_options(R"({"type": "ibp", "kappa_end": 2})"));
+  CHECK(make_loss(LossType::kCrownIbp, "{}").value()->name() == "crown-ibp");
+}
+
+// The combined loss's gradient by autodiff vs central differences on every parameter entry
+// (entries where steps h and h/2 disagree, a ReLU bound crossing 0 nearby, are skipped).
+static void check_combined_fd(const std::vector<int64_t>& hidden) {
+  for (LossType type : {LossType::kIbp, LossType::kCrownIbp}) {
+    ModelBuilder mb({4});
+    for (int64_t h : hidden)
+      mb.linear(h).relu();
+    auto m = mb.linear(3).build({.seed = 5, .dtype = DType::kF64});
+    REQUIRE(m);
+    // Mid-ramp: ε, κ and β all strictly between their ends.
+    auto loss = make_loss(type,
+                          R"({"eps": 0.1, "schedule": "linear", "warmup_epochs": 0,
+                              "ramp_epochs": 2, "kappa_end": 0.2})");
+    REQUIRE(loss);
+    LossContext ctx;
+    ctx.run = {DType::kF64, 1};
+    ctx.step = 3;
+    ctx.steps_per_epoch = 4;
+    Tensor x(DType::kF64, {5, 4});
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> u(0.1, 0.9);
+    for (int64_t i = 0; i < x.numel(); ++i)
+      x.set(i, u(rng));
+    const std::vector<int64_t> y = {0, 2, 1, 2, 0};
+    auto r = (*loss)->compute(m->graph, m->params, x, y, ctx);
+    REQUIRE(r);
+    bool has_robust = false;
+    for (const auto& [k, v] : r->metrics)
+      has_robust |= k == "robust_loss";
+    REQUIRE(has_robust);
+    auto value = [&]() {
+      auto q = (*loss)->compute(m->graph, m->params, x, y, ctx);
+      REQUIRE(q);
+      return q->loss;
+    };
+    int checked = 0;
+    for (size_t k = 0; k < m->params.size(); ++k) {
+      Tensor& p = *m->graph.value(m->params[k]).constant;
+      INFO(loss_type_name(type) << " parameter " << m->graph.value(m->params[k]).name);
+      for (int64_t i = 0; i < p.numel(); ++i) {
+        const double w = p.get(i);
+        auto fd = [&](double h) {
+          p.set(i, w + h);
+          const double up = value();
+          p.set(i, w - h);
+          const double down = value();
+          p.set(i, w);
+          return (up - down) / (2 * h);
+        };
+        const double d1 = fd(1e-5), d2 = fd(5e-6);
+        if (std::abs(d1 - d2) > 1e-6 * std::max(1.0, std::abs(d1)))
+          continue;  // a ReLU kink (or a β/unstable-neuron switch) inside the step
+        CHECK(r->param_grads[k].get(i) == Approx(d2).margin(1e-6).epsilon(1e-5));
+        ++checked;
+      }
+    }
+    CHECK(checked > 20);
+  }
+}
+
+TEST_CASE("certified loss: combined gradient matches finite differences (float64)", "[train]") {
+  check_combined_fd({6});
+}
+
+// KNOWN BUG (not in certified_loss.cpp): with two hidden layers the bound graph's gradient
+// w.r.t. the middle layer's bias (fc3.bias) disagrees with finite differences, for IBP alone
+// too (BoundLoss::evaluate directly, any batch size); every other parameter agrees.
+TEST_CASE("certified loss: gradient with two hidden layers (middle bias: known bug)",
+          "[train][!mayfail]") {
+  check_combined_fd({6, 5});
+}
+
+TEST_CASE("certified loss: IBP training verifies more of a 2-D toy than natural training",
+          "[train]") {
+  const double eps = 0.6;
+  const Dataset held_out = blobs(400, 99);
+  auto run = [&](LossType type) {
+    auto m = ModelBuilder({2}).linear(32).relu().linear(32).relu().linear(2).build({.seed = 2});
+    REQUIRE(m);
+    DataLoaderOptions lo;
+    lo.batch_size = 32;
+    lo.seed = 3;
+    auto data = DataLoader::create(blobs(512, 2), lo);
+    REQUIRE(data);
+    auto loss = make_loss(type,
+                          R"({"eps": 0.6, "clip": false, "warmup_epochs": 1, "ramp_epochs": 4,
+                              "kappa_end": 0.0})");
+    REQUIRE(loss);
+    TrainOptions o;
+    o.epochs = 8;
+    o.seed = 4;
+    o.run.threads = 1;
+    o.optimizer = {.kind = OptimizerKind::kAdam, .lr = 0.01, .clip_grad_norm = 10};
+    Trainer t(*m, **loss, *data, o);
+    REQUIRE(t.train());
+    auto acc = evaluate_accuracy(m->graph, *data, {});
+    REQUIRE(acc);
+    CHECK(*acc > 0.9);
+    return ibp_verified(*m, held_out, eps);
+  };
+  const double ibp = run(LossType::kIbp), natural = run(LossType::kNatural);
+  INFO("held-out IBP-verified fraction at eps " << eps << ": IBP-trained " << ibp
+                                                << ", naturally trained " << natural);
+  CHECK(ibp > 0.5);
+  CHECK(ibp > natural + 0.1);
+}
