@@ -322,6 +322,7 @@ PropertyResult verify_property(const AttackModel& model,
           continue;
         }
         res.domains += br->domains;
+        res.max_open_domains = std::max(res.max_open_domains, br->max_queue_size);
         if (br->outcome == ReluBabResult::Outcome::kVerified) {
           res.regions[static_cast<size_t>(ci)].verified = true;
           res.regions[static_cast<size_t>(ci)].method = "bab";
