@@ -814,25 +814,19 @@ class Engine {
     return Status::ok();
   }
 
-  // Bound of each row of C * value(target) on one side, with alpha optimised by Adam (one alpha
-  // set per row, so rows are independent and the best bound of each row is kept).
-  Expected<Tensor> optimise(ValueId target, const Tensor& c, bool lower) {
-    Tape tape;
-    NNCERT_ASSIGN_OR_RETURN(Tensor best, backward(target, c, lower, nullptr, &tape));
-    const AlphaOptions& ao = copt.alpha_options;
-    const bool final_lower = lower && target == g.outputs()[0];
-    const bool warm = final_lower && copt.alpha_init != nullptr;
-    // Rounding-safe mode keeps the ops' own rules fixed (their error terms assume them).
-    if ((tape.relax.empty() && (tape.ops.empty() || opt.safe_rounding)) ||
-        (ao.iterations <= 1 && !warm))
-      return best;
-    const int64_t s = c.dim(0);
-    Alphas alphas(g.num_nodes()), m1(g.num_nodes()), m2(g.num_nodes()), grads(g.num_nodes());
+  // CROWN's default parameters (alphas, Adam moments) for the nodes a backward pass used: ops
+  // with their own alpha, and element-wise relaxations (only the sides that depend on alpha).
+  Status setup_alphas(const std::vector<NodeId>& op_nodes,
+                      const std::vector<NodeId>& relax_nodes,
+                      int64_t s,
+                      Alphas& alphas,
+                      Alphas& m1,
+                      Alphas& m2) {
     free_lo.assign(g.num_nodes(), 0);
     free_hi.assign(g.num_nodes(), 0);
     op_alpha.assign(g.num_nodes(), 0);
-    for (const OpUse& u : opt.safe_rounding ? std::vector<OpUse>{} : tape.ops) {
-      const Node& n = g.node(u.node);
+    for (NodeId id : op_nodes) {
+      const Node& n = g.node(id);
       RuleArgs ra;
       NNCERT_RETURN_IF_ERROR(rule_args(n, ra));
       Tensor a0;
@@ -842,14 +836,14 @@ class Engine {
       Tensor a(DType::kF64, {s, m});
       for (int64_t row = 0; row < s; ++row)
         std::copy_n(a0.data<double>(), m, a.data<double>() + row * m);
-      const auto k = static_cast<size_t>(u.node);
+      const auto k = static_cast<size_t>(id);
       op_alpha[k] = free_lo[k] = 1;
       alphas[k] = {a, Tensor()};
       m1[k] = {Tensor(DType::kF64, {s, m}), Tensor()};
       m2[k] = {Tensor(DType::kF64, {s, m}), Tensor()};
     }
-    for (const RelaxUse& u : tape.relax) {
-      const Node& n = g.node(u.node);
+    for (NodeId id : relax_nodes) {
+      const Node& n = g.node(id);
       const Interval& x = bounds[static_cast<size_t>(n.inputs[0])];
       ElementRelaxation r;
       Interval def;
@@ -864,7 +858,7 @@ class Engine {
         std::copy_n(def.lo.data<double>(), m, a.lo.data<double>() + row * m);
         std::copy_n(def.hi.data<double>(), m, a.hi.data<double>() + row * m);
       }
-      const auto k = static_cast<size_t>(u.node);
+      const auto k = static_cast<size_t>(id);
       // Which lines depend on alpha at all (e.g. ReLU's upper chord does not): only those sides
       // are optimised.
       const auto arange = alpha_range(n);
@@ -898,6 +892,64 @@ class Engine {
       m2[k] = {free_lo[k] ? Tensor(DType::kF64, {s, m}) : Tensor(),
                free_hi[k] ? Tensor(DType::kF64, {s, m}) : Tensor()};
     }
+    return Status::ok();
+  }
+
+  // AlphaOptions::iterations == 0 with CrownOptions::alpha_init: the bound at the given
+  // parameters, one backward pass (no CROWN pass first, no optimisation; sound for any alpha
+  // and beta >= 0, possibly looser than CROWN). Compares candidate splits cheaply.
+  Expected<Tensor> warm_only(ValueId target, const Tensor& c) {
+    const AlphaState& w = *copt.alpha_init;
+    std::vector<NodeId> op_nodes, relax_nodes;
+    for (size_t k = 0; k < w.alpha.size() && k < g.num_nodes(); ++k) {
+      if (!w.alpha[k].lo.is_valid())
+        continue;
+      const auto id = static_cast<NodeId>(k);
+      const OpDef* def = find_op(g.node(id).op);
+      if (def->relax)
+        relax_nodes.push_back(id);
+      else if (def->crown_alpha && !opt.safe_rounding)
+        op_nodes.push_back(id);
+    }
+    const int64_t s = c.dim(0);
+    Alphas alphas(g.num_nodes()), m1(g.num_nodes()), m2(g.num_nodes());
+    NNCERT_RETURN_IF_ERROR(setup_alphas(op_nodes, relax_nodes, s, alphas, m1, m2));
+    Tensor betat;
+    struct BetaScope {
+      const Tensor*& slot;
+      ~BetaScope() { slot = nullptr; }
+    } beta_scope{beta};
+    if (copt.beta && !copt.splits.empty()) {
+      betat = Tensor(DType::kF64, {s, static_cast<int64_t>(copt.splits.size())});
+      beta = &betat;
+    }
+    warm_start(w, alphas, beta ? &betat : nullptr);
+    return backward(target, c, true, &alphas, nullptr);
+  }
+
+  // Bound of each row of C * value(target) on one side, with alpha optimised by Adam (one alpha
+  // set per row, so rows are independent and the best bound of each row is kept).
+  Expected<Tensor> optimise(ValueId target, const Tensor& c, bool lower) {
+    if (lower && target == g.outputs()[0] && copt.alpha_init && copt.alpha_options.iterations == 0)
+      return warm_only(target, c);
+    Tape tape;
+    NNCERT_ASSIGN_OR_RETURN(Tensor best, backward(target, c, lower, nullptr, &tape));
+    const AlphaOptions& ao = copt.alpha_options;
+    const bool final_lower = lower && target == g.outputs()[0];
+    const bool warm = final_lower && copt.alpha_init != nullptr;
+    // Rounding-safe mode keeps the ops' own rules fixed (their error terms assume them).
+    if ((tape.relax.empty() && (tape.ops.empty() || opt.safe_rounding)) ||
+        (ao.iterations <= 1 && !warm))
+      return best;
+    const int64_t s = c.dim(0);
+    Alphas alphas(g.num_nodes()), m1(g.num_nodes()), m2(g.num_nodes()), grads(g.num_nodes());
+    std::vector<NodeId> op_nodes, relax_nodes;
+    if (!opt.safe_rounding)
+      for (const OpUse& u : tape.ops)
+        op_nodes.push_back(u.node);
+    for (const RelaxUse& u : tape.relax)
+      relax_nodes.push_back(u.node);
+    NNCERT_RETURN_IF_ERROR(setup_alphas(op_nodes, relax_nodes, s, alphas, m1, m2));
     const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
     // beta-CROWN: one beta >= 0 per split and row, starting at 0 (the alpha-CROWN bound).
     const bool use_beta = copt.beta && lower && !copt.splits.empty() && target == g.outputs()[0];

@@ -111,7 +111,8 @@ struct CrownOptions {
   bool fixed_intermediate = false;
   // alpha-CROWN of the final lower bound starts from these parameters where their shapes fit
   // (beta matched by split; new splits start at 0) instead of CROWN's lines: a warm start. The
-  // bound is never looser than CROWN's either way.
+  // bound is never looser than CROWN's either way, except with AlphaOptions::iterations == 0:
+  // then it is one pass at exactly these parameters (to compare candidate splits cheaply).
   const AlphaState* alpha_init = nullptr;
   bool keep_alpha = false;  // fill CrownResult::alpha_state
   // alpha-CROWN of the final lower bounds stops early once this returns true for the best lower

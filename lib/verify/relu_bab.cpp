@@ -273,13 +273,19 @@ CrownOptions Bab::crown_options(const std::vector<ReluSplit>& splits,
     return should_stop();
   };
   co.splits = splits;
+  if (!parent && o_.root_bounds) {
+    co.reuse_bounds = o_.root_bounds;  // no splits: every value is taken from there
+  } else if (!parent && co.alpha) {
+    co.alpha_options = o_.root_alpha;
+    co.alpha_options.optimize_intermediate = true;
+  }
   if (parent) {
     co.reuse_bounds = &parent->b->intermediate;
     co.fixed_intermediate = o_.fixed_intermediate;
     if (o_.inherit_alpha && parent->b->ab)
       co.alpha_init = parent->b->ab.get();
   }
-  co.keep_alpha = o_.inherit_alpha && co.alpha;
+  co.keep_alpha = co.alpha;  // children's warm start, FSB's parameters
   co.relu_coefficients = true;
   co.shared = &shared_;
   return co;
@@ -347,7 +353,8 @@ std::vector<Neuron> Bab::choose(const std::vector<Domain>& batch, Status& st) {
       bo.safe_rounding = o_.safe_rounding;
       CrownOptions co = crown_options(s, &d, false);
       co.fixed_intermediate = true;
-      co.alpha_options.iterations = 1;  // the parent's alpha and beta as they are
+      co.alpha_init = d.b->ab.get();
+      co.alpha_options.iterations = 0;  // one pass at the parent's alpha and beta
       co.keep_alpha = false;
       co.relu_coefficients = false;
       std::vector<std::vector<double>> c;
@@ -473,6 +480,10 @@ Expected<bool> Bab::file(std::vector<ReluSplit> splits,
   }
   auto db = std::make_shared<DomainBound>();
   db->intermediate = std::move(cr.intermediate);
+  // Constants (weights, in float64) are no domain's own: children never read them.
+  for (size_t v = 0; v < db->intermediate.size(); ++v)
+    if (g.is_constant(static_cast<ValueId>(v)))
+      db->intermediate[v] = Interval{};
   db->coef.resize(cr.relu_coefs.size());
   for (size_t v = 0; v < cr.relu_coefs.size(); ++v) {
     const Tensor& t = cr.relu_coefs[v];

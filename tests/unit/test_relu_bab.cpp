@@ -235,7 +235,8 @@ TEST_CASE("relu bab: split-domain CROWN bounds hold inside the domain", "[bab]")
 // A child domain bounded the way BaB does: alpha / beta warm-started from the parent's optimised
 // parameters (CrownOptions::alpha_init), with the parent's intermediate bounds recomputed after
 // the split or kept fixed. Every variant must hold for sampled inputs satisfying the splits and
-// be no looser than plain CROWN under the same intermediate bounds.
+// be no looser than plain CROWN under the same intermediate bounds; so must one pass at the
+// parent's parameters (iterations 0, FSB's estimate), looser or not.
 TEST_CASE("relu bab: warm-started and fixed-intermediate split bounds", "[bab]") {
   std::mt19937 rng(23);
   std::uniform_real_distribution<double> u(0, 1);
@@ -305,6 +306,12 @@ TEST_CASE("relu bab: warm-started and fixed-intermediate split bounds", "[bab]")
       for (int64_t r = 0; r < 2; ++r)
         CHECK(wr->bounds.lo.get(r) >= pr->bounds.lo.get(r) - 1e-9);
       CHECK(wr->alpha_state.beta.dim(1) == 2);
+      // One pass at the parent's parameters (FSB's estimate): sound, not optimised.
+      CrownOptions eo = wo;
+      eo.alpha_options.iterations = 0;
+      eo.keep_alpha = false;
+      auto er = crown_bounds(g, in, c, bo, eo);
+      REQUIRE(er.has_value());
       // Precomputed constants and rounding magnitudes (CrownShared) change nothing.
       for (bool safe : {false, true}) {
         BoundOptions so = bo;
@@ -338,6 +345,7 @@ TEST_CASE("relu bab: warm-started and fixed-intermediate split bounds", "[bab]")
           const double v = c[row][0] * y[0] + c[row][1] * y[1];
           CHECK(v >= wr->bounds.lo.get(static_cast<int64_t>(row)) - 1e-6);
           CHECK(v >= pr->bounds.lo.get(static_cast<int64_t>(row)) - 1e-6);
+          CHECK(v >= er->bounds.lo.get(static_cast<int64_t>(row)) - 1e-6);
         }
       }
     }
