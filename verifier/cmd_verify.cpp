@@ -32,6 +32,7 @@ struct VerifyCmdOptions {
   AttackOptions attack;
   bool no_normalize = false;
   bool unsafe_rounding = false;
+  std::string bab_branching;  // empty: the library's default
 } g_v;
 
 int run_verify() {
@@ -83,6 +84,9 @@ int run_verify() {
   rs.verify.alpha = g_v.alpha;
   rs.verify.attack = g_v.attack;
   rs.verify.safe_rounding = !g_v.unsafe_rounding;
+  if (!g_v.bab_branching.empty())
+    rs.verify.relu_bab.branching = g_v.bab_branching == "babsr" ? ReluBabOptions::Branching::kBabsr
+                                                                : ReluBabOptions::Branching::kFsb;
   rs.global_timeout = g_v.global_timeout;
   rs.quiet = g_v.quiet;
   rs.nnet_normalize = !g_v.no_normalize;
@@ -199,6 +203,10 @@ void add_verify_command(CLI::App& app, int (*&run)()) {
   sub->add_option("--attack-samples", g_v.attack.random_samples, "random points per region")
       ->check(CLI::Range(0, 10000000));
   sub->add_option("--seed", g_v.attack.seed, "random seed of the attack");
+  sub->add_option("--bab-branching",
+                  g_v.bab_branching,
+                  "ReLU BaB branching: fsb (filtered smart branching) or babsr (default: fsb)")
+      ->check(CLI::IsMember({"fsb", "babsr"}));
   sub->add_flag("--no-safe-rounding",
                 g_v.unsafe_rounding,
                 "skip the floating-point slack on bounds (slightly tighter, not rounding-safe)");

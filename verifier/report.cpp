@@ -64,6 +64,8 @@ nlohmann::json entry_json(const ReportEntry& e, size_t id) {
     mt[m] = t;
   j["method_times"] = mt;
   j["domains"] = r.domains;  // branch-and-bound domains bounded (0 without BaB)
+  if (r.max_open_domains > 0)
+    j["max_open_domains"] = r.max_open_domains;
   if (e.dataset)
     j["misclassified"] = r.counterexample && r.method == "clean";
   j["num_regions"] = r.regions.size();

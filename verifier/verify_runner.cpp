@@ -224,7 +224,10 @@ nlohmann::json run_settings_json(const RunSettings& s) {
            {{"random_samples", s.verify.attack.random_samples},
             {"restarts", s.verify.attack.restarts},
             {"steps", s.verify.attack.steps},
-            {"seed", s.verify.attack.seed}}}};
+            {"seed", s.verify.attack.seed}}},
+          {"bab",
+           {{"branching",
+             s.verify.relu_bab.branching == ReluBabOptions::Branching::kFsb ? "fsb" : "babsr"}}}};
 }
 
 Status run_jobs(std::vector<Job>& jobs, const RunSettings& rs, Report& report) {

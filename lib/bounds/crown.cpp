@@ -134,6 +134,8 @@ class Engine {
   // optimisation: [S, splits.size()]).
   std::vector<uint8_t> has_split;
   const Tensor* beta = nullptr;
+  // CrownOptions::keep_alpha: where the final lower-bound optimisation leaves its parameters.
+  AlphaState* alpha_out = nullptr;
 
   // Stores the bounds of v, clamped by the splits on v and intersected with the parent's.
   void set_bounds(ValueId v, Interval b) {
@@ -812,22 +814,19 @@ class Engine {
     return Status::ok();
   }
 
-  // Bound of each row of C * value(target) on one side, with alpha optimised by Adam (one alpha
-  // set per row, so rows are independent and the best bound of each row is kept).
-  Expected<Tensor> optimise(ValueId target, const Tensor& c, bool lower) {
-    Tape tape;
-    NNCERT_ASSIGN_OR_RETURN(Tensor best, backward(target, c, lower, nullptr, &tape));
-    const AlphaOptions& ao = copt.alpha_options;
-    // Rounding-safe mode keeps the ops' own rules fixed (their error terms assume them).
-    if ((tape.relax.empty() && (tape.ops.empty() || opt.safe_rounding)) || ao.iterations <= 1)
-      return best;
-    const int64_t s = c.dim(0);
-    Alphas alphas(g.num_nodes()), m1(g.num_nodes()), m2(g.num_nodes()), grads(g.num_nodes());
+  // CROWN's default parameters (alphas, Adam moments) for the nodes a backward pass used: ops
+  // with their own alpha, and element-wise relaxations (only the sides that depend on alpha).
+  Status setup_alphas(const std::vector<NodeId>& op_nodes,
+                      const std::vector<NodeId>& relax_nodes,
+                      int64_t s,
+                      Alphas& alphas,
+                      Alphas& m1,
+                      Alphas& m2) {
     free_lo.assign(g.num_nodes(), 0);
     free_hi.assign(g.num_nodes(), 0);
     op_alpha.assign(g.num_nodes(), 0);
-    for (const OpUse& u : opt.safe_rounding ? std::vector<OpUse>{} : tape.ops) {
-      const Node& n = g.node(u.node);
+    for (NodeId id : op_nodes) {
+      const Node& n = g.node(id);
       RuleArgs ra;
       NNCERT_RETURN_IF_ERROR(rule_args(n, ra));
       Tensor a0;
@@ -837,14 +836,14 @@ class Engine {
       Tensor a(DType::kF64, {s, m});
       for (int64_t row = 0; row < s; ++row)
         std::copy_n(a0.data<double>(), m, a.data<double>() + row * m);
-      const auto k = static_cast<size_t>(u.node);
+      const auto k = static_cast<size_t>(id);
       op_alpha[k] = free_lo[k] = 1;
       alphas[k] = {a, Tensor()};
       m1[k] = {Tensor(DType::kF64, {s, m}), Tensor()};
       m2[k] = {Tensor(DType::kF64, {s, m}), Tensor()};
     }
-    for (const RelaxUse& u : tape.relax) {
-      const Node& n = g.node(u.node);
+    for (NodeId id : relax_nodes) {
+      const Node& n = g.node(id);
       const Interval& x = bounds[static_cast<size_t>(n.inputs[0])];
       ElementRelaxation r;
       Interval def;
@@ -859,7 +858,7 @@ class Engine {
         std::copy_n(def.lo.data<double>(), m, a.lo.data<double>() + row * m);
         std::copy_n(def.hi.data<double>(), m, a.hi.data<double>() + row * m);
       }
-      const auto k = static_cast<size_t>(u.node);
+      const auto k = static_cast<size_t>(id);
       // Which lines depend on alpha at all (e.g. ReLU's upper chord does not): only those sides
       // are optimised.
       const auto arange = alpha_range(n);
@@ -893,6 +892,64 @@ class Engine {
       m2[k] = {free_lo[k] ? Tensor(DType::kF64, {s, m}) : Tensor(),
                free_hi[k] ? Tensor(DType::kF64, {s, m}) : Tensor()};
     }
+    return Status::ok();
+  }
+
+  // AlphaOptions::iterations == 0 with CrownOptions::alpha_init: the bound at the given
+  // parameters, one backward pass (no CROWN pass first, no optimisation; sound for any alpha
+  // and beta >= 0, possibly looser than CROWN). Compares candidate splits cheaply.
+  Expected<Tensor> warm_only(ValueId target, const Tensor& c) {
+    const AlphaState& w = *copt.alpha_init;
+    std::vector<NodeId> op_nodes, relax_nodes;
+    for (size_t k = 0; k < w.alpha.size() && k < g.num_nodes(); ++k) {
+      if (!w.alpha[k].lo.is_valid())
+        continue;
+      const auto id = static_cast<NodeId>(k);
+      const OpDef* def = find_op(g.node(id).op);
+      if (def->relax)
+        relax_nodes.push_back(id);
+      else if (def->crown_alpha && !opt.safe_rounding)
+        op_nodes.push_back(id);
+    }
+    const int64_t s = c.dim(0);
+    Alphas alphas(g.num_nodes()), m1(g.num_nodes()), m2(g.num_nodes());
+    NNCERT_RETURN_IF_ERROR(setup_alphas(op_nodes, relax_nodes, s, alphas, m1, m2));
+    Tensor betat;
+    struct BetaScope {
+      const Tensor*& slot;
+      ~BetaScope() { slot = nullptr; }
+    } beta_scope{beta};
+    if (copt.beta && !copt.splits.empty()) {
+      betat = Tensor(DType::kF64, {s, static_cast<int64_t>(copt.splits.size())});
+      beta = &betat;
+    }
+    warm_start(w, alphas, beta ? &betat : nullptr);
+    return backward(target, c, true, &alphas, nullptr);
+  }
+
+  // Bound of each row of C * value(target) on one side, with alpha optimised by Adam (one alpha
+  // set per row, so rows are independent and the best bound of each row is kept).
+  Expected<Tensor> optimise(ValueId target, const Tensor& c, bool lower) {
+    if (lower && target == g.outputs()[0] && copt.alpha_init && copt.alpha_options.iterations == 0)
+      return warm_only(target, c);
+    Tape tape;
+    NNCERT_ASSIGN_OR_RETURN(Tensor best, backward(target, c, lower, nullptr, &tape));
+    const AlphaOptions& ao = copt.alpha_options;
+    const bool final_lower = lower && target == g.outputs()[0];
+    const bool warm = final_lower && copt.alpha_init != nullptr;
+    // Rounding-safe mode keeps the ops' own rules fixed (their error terms assume them).
+    if ((tape.relax.empty() && (tape.ops.empty() || opt.safe_rounding)) ||
+        (ao.iterations <= 1 && !warm))
+      return best;
+    const int64_t s = c.dim(0);
+    Alphas alphas(g.num_nodes()), m1(g.num_nodes()), m2(g.num_nodes()), grads(g.num_nodes());
+    std::vector<NodeId> op_nodes, relax_nodes;
+    if (!opt.safe_rounding)
+      for (const OpUse& u : tape.ops)
+        op_nodes.push_back(u.node);
+    for (const RelaxUse& u : tape.relax)
+      relax_nodes.push_back(u.node);
+    NNCERT_RETURN_IF_ERROR(setup_alphas(op_nodes, relax_nodes, s, alphas, m1, m2));
     const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
     // beta-CROWN: one beta >= 0 per split and row, starting at 0 (the alpha-CROWN bound).
     const bool use_beta = copt.beta && lower && !copt.splits.empty() && target == g.outputs()[0];
@@ -913,8 +970,36 @@ class Engine {
     double best_total = 0;
     for (int64_t r = 0; r < s; ++r)
       best_total += best.get(r);
+    if (warm && warm_start(*copt.alpha_init, alphas, use_beta ? &betat : nullptr)) {
+      // Continue from the warm parameters when they beat CROWN's lines in total.
+      Tape wt;
+      NNCERT_ASSIGN_OR_RETURN(Tensor cur, backward(target, c, lower, &alphas, &wt));
+      double total = 0;
+      for (int64_t r = 0; r < s; ++r) {
+        total += cur.get(r);
+        best.set(r, std::max(best.get(r), cur.get(r)));
+      }
+      if (total >= best_total)
+        tape = std::move(wt);
+      else
+        NNCERT_RETURN_IF_ERROR(reset_alphas(alphas, tape, s, use_beta ? &betat : nullptr));
+      best_total = 0;
+      for (int64_t r = 0; r < s; ++r)
+        best_total += best.get(r);
+    }
+    // CrownOptions::keep_alpha: per row, the parameters of its best bound so far.
+    const bool keep = final_lower && alpha_out != nullptr;
+    Alphas snap;
+    Tensor snap_beta;
+    if (keep) {
+      snap = clone_alphas(alphas);
+      if (use_beta)
+        snap_beta = betat.clone();
+    }
     int since_best = 0;
-    for (int step = 1; step < ao.iterations; ++step) {
+    const bool done_already =
+        final_lower && copt.stop_lower && copt.stop_lower(best.data<double>(), s);
+    for (int step = 1; step < ao.iterations && !done_already; ++step) {
       // Gradient at the current alphas (the tape of the last evaluated bound).
       for (auto& gr : grads)
         gr = Interval{};
@@ -986,8 +1071,11 @@ class Engine {
       for (int64_t r = 0; r < s; ++r) {
         const double v = cur.get(r);
         total += v;
-        if (lower ? v > best.get(r) : v < best.get(r))
+        if (lower ? v > best.get(r) : v < best.get(r)) {
           best.set(r, v);
+          if (keep)
+            copy_row(alphas, use_beta ? &betat : nullptr, r, snap, snap_beta);
+        }
       }
       if (lower ? total > best_total : total < best_total) {
         best_total = total;
@@ -995,8 +1083,130 @@ class Engine {
       } else if (++since_best >= ao.early_stop_patience) {
         break;
       }
+      if (final_lower && copt.stop_lower && copt.stop_lower(best.data<double>(), s))
+        break;
+    }
+    if (keep) {
+      alpha_out->alpha = std::move(snap);
+      alpha_out->beta = std::move(snap_beta);
+      alpha_out->splits = use_beta ? copt.splits : std::vector<ReluSplit>{};
     }
     return best;
+  }
+
+  // CrownOptions::alpha_init into the alphas (where a side is optimised and the shapes fit) and
+  // beta (by matching split; others stay 0). Returns whether anything was taken.
+  bool warm_start(const AlphaState& w, Alphas& alphas, Tensor* betat) const {
+    bool any = false;
+    for (size_t k = 0; k < alphas.size() && k < w.alpha.size(); ++k) {
+      Interval& a = alphas[k];
+      const Interval& src = w.alpha[k];
+      if (!a.lo.is_valid())
+        continue;
+      if (free_lo[k] && src.lo.is_valid() && src.lo.numel() == a.lo.numel()) {
+        a.lo = src.lo.clone().reshaped(a.lo.shape());
+        any = true;
+      }
+      if (!op_alpha[k] && free_hi[k] && src.hi.is_valid() && src.hi.numel() == a.hi.numel()) {
+        a.hi = src.hi.clone().reshaped(a.hi.shape());
+        any = true;
+      }
+      if (!op_alpha[k] && !free_hi[k])
+        a.hi = a.lo;  // ignored by the relaxation
+      if (!op_alpha[k] && !free_lo[k])
+        a.lo = a.hi;
+    }
+    if (betat && w.beta.is_valid()) {
+      const int64_t s = betat->dim(0), nk = betat->dim(1);
+      const auto wk = static_cast<int64_t>(w.splits.size());
+      if (w.beta.numel() == s * wk)
+        for (int64_t q = 0; q < nk; ++q) {
+          const ReluSplit& sp = copt.splits[static_cast<size_t>(q)];
+          for (int64_t p = 0; p < wk; ++p) {
+            const ReluSplit& wp = w.splits[static_cast<size_t>(p)];
+            if (wp.relu_input != sp.relu_input || wp.index != sp.index || wp.active != sp.active)
+              continue;
+            for (int64_t r = 0; r < s; ++r)
+              betat->data<double>()[r * nk + q] = w.beta.data<double>()[r * wk + p];
+            any = true;
+            break;
+          }
+        }
+    }
+    return any;
+  }
+
+  // Back to the initial parameters (CROWN's default lines, beta 0) after a warm start that lost.
+  Status reset_alphas(Alphas& alphas, const Tape& tape, int64_t s, Tensor* betat) {
+    for (const RelaxUse& u : tape.relax) {
+      const auto k = static_cast<size_t>(u.node);
+      if (!alphas[k].lo.is_valid())
+        continue;
+      const Node& n = g.node(u.node);
+      const Interval& x = bounds[static_cast<size_t>(n.inputs[0])];
+      ElementRelaxation r;
+      Interval def;
+      NNCERT_RETURN_IF_ERROR(find_op(n.op)->relax(relax_node(n), x, nullptr, r, &def));
+      const int64_t m = x.lo.numel();
+      for (int side = 0; side < 2; ++side) {
+        const Tensor& d = side ? def.hi : def.lo;
+        Tensor a(DType::kF64, {s, m});
+        if (d.is_valid())
+          for (int64_t row = 0; row < s; ++row)
+            std::copy_n(d.data<double>(), m, a.data<double>() + row * m);
+        (side ? alphas[k].hi : alphas[k].lo) = a;
+      }
+      if (!free_hi[k])
+        alphas[k].hi = alphas[k].lo;
+      if (!free_lo[k])
+        alphas[k].lo = alphas[k].hi;
+    }
+    for (const OpUse& u : tape.ops) {
+      const auto k = static_cast<size_t>(u.node);
+      if (!op_alpha[k])
+        continue;
+      const Node& n = g.node(u.node);
+      RuleArgs ra;
+      NNCERT_RETURN_IF_ERROR(rule_args(n, ra));
+      Tensor a0;
+      NNCERT_RETURN_IF_ERROR(
+          find_op(n.op)->crown_alpha->init(n, ra.in_b, ra.consts(), ra.out_types, a0));
+      Tensor a(DType::kF64, {s, a0.numel()});
+      for (int64_t row = 0; row < s; ++row)
+        std::copy_n(a0.data<double>(), a0.numel(), a.data<double>() + row * a0.numel());
+      alphas[k].lo = a;
+    }
+    if (betat)
+      std::fill_n(betat->data<double>(), betat->numel(), 0.0);
+    return Status::ok();
+  }
+
+  static Alphas clone_alphas(const Alphas& a) {
+    Alphas out(a.size());
+    for (size_t k = 0; k < a.size(); ++k) {
+      if (a[k].lo.is_valid())
+        out[k].lo = a[k].lo.clone();
+      if (a[k].hi.is_valid())
+        out[k].hi = a[k].hi.clone();
+    }
+    return out;
+  }
+
+  // Row r of every alpha (and beta) into the snapshot.
+  static void copy_row(
+      const Alphas& a, const Tensor* betat, int64_t r, Alphas& snap, Tensor& snap_beta) {
+    auto row = [r](const Tensor& from, Tensor& to) {
+      if (!from.is_valid() || !to.is_valid())
+        return;
+      const int64_t m = from.numel() / from.dim(0);
+      std::copy_n(from.data<double>() + r * m, m, to.data<double>() + r * m);
+    };
+    for (size_t k = 0; k < a.size(); ++k) {
+      row(a[k].lo, snap[k].lo);
+      row(a[k].hi, snap[k].hi);
+    }
+    if (betat)
+      row(*betat, snap_beta);
   }
 
   // Both sides of C * value(target).
@@ -1099,6 +1309,18 @@ class Engine {
     }
     if (sparse) {
       NNCERT_ASSIGN_OR_RETURN(ref, ibp_general(v));
+      // A containing domain's bounds (CrownOptions::reuse_bounds) hold here too: neurons stable
+      // there need no CROWN pass.
+      const std::vector<Interval>* parent = copt.reuse_bounds;
+      if (parent && parent->size() > static_cast<size_t>(v) &&
+          (*parent)[static_cast<size_t>(v)].lo.is_valid()) {
+        const Interval& pb = (*parent)[static_cast<size_t>(v)];
+        ref = {ref.lo.clone(), ref.hi.clone()};
+        for (int64_t j = 0; j < n; ++j) {
+          ref.lo.set(j, std::max(ref.lo.get(j), pb.lo.get(j)));
+          ref.hi.set(j, std::min(ref.hi.get(j), pb.hi.get(j)));
+        }
+      }
       for (int64_t j = 0; j < n; ++j)
         if (ref.lo.get(j) < 0 && ref.hi.get(j) > 0)
           rows.push_back(j);
@@ -1221,11 +1443,19 @@ Expected<CrownResult> crown_bounds(const Graph& g,
   NNCERT_ASSIGN_OR_RETURN(e.order, g.topological_order());
   for (size_t v = 0; v < g.num_values(); ++v) {
     const Value& val = g.value(static_cast<ValueId>(v));
-    if (val.constant) {
+    if (val.constant && crown.shared && v < crown.shared->constants.size() &&
+        crown.shared->constants[v].lo.is_valid()) {
+      e.bounds[v] = crown.shared->constants[v];
+    } else if (val.constant) {
       Tensor t = is_float(val.constant->dtype()) ? val.constant->to(DType::kF64) : *val.constant;
       e.bounds[v] = {t, t};
     }
   }
+  const CrownShared* sh = crown.shared;
+  if (sh && (sh->constants.size() != g.num_values() || sh->safe_rounding != options.safe_rounding ||
+             (sh->safe_rounding && (sh->magnitudes.size() != g.num_values() ||
+                                    sh->node_magnitudes.size() != g.num_nodes()))))
+    return Status(ErrorCode::kInvalidArgument, "CrownOptions::shared was built for another call");
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Shape& s = g.value(g.inputs()[i]).shape;
     NNCERT_RETURN_IF_ERROR(inputs[i]
@@ -1237,7 +1467,11 @@ Expected<CrownResult> crown_bounds(const Graph& g,
     e.plain_box.push_back(inputs[i].kind == Perturbation::Kind::kBox &&
                           inputs[i].constraints.empty());
   }
-  if (options.safe_rounding) {
+  if (options.safe_rounding && sh) {
+    e.gamma = rounding_gamma(g);
+    e.mag_ibp = sh->magnitudes;
+    e.node_mag = sh->node_magnitudes;
+  } else if (options.safe_rounding) {
     e.gamma = rounding_gamma(g);
     std::vector<Interval> boxes;
     for (ValueId v : g.inputs())
@@ -1262,8 +1496,9 @@ Expected<CrownResult> crown_bounds(const Graph& g,
       for (size_t i = 0; i < e.order.size(); ++i)
         pos[static_cast<size_t>(e.order[i])] = i;
       size_t limit = e.order.size();
-      for (const ReluSplit& sp : crown.splits)
-        limit = std::min(limit, pos[static_cast<size_t>(g.value(sp.relu_input).producer)]);
+      if (!crown.fixed_intermediate)
+        for (const ReluSplit& sp : crown.splits)
+          limit = std::min(limit, pos[static_cast<size_t>(g.value(sp.relu_input).producer)]);
       const std::vector<Interval>& rb = *crown.reuse_bounds;
       for (size_t v = 0; v < g.num_values() && v < rb.size(); ++v) {
         const NodeId p = g.value(static_cast<ValueId>(v)).producer;
@@ -1315,13 +1550,21 @@ Expected<CrownResult> crown_bounds(const Graph& g,
       }
       result.bounds = {v, v};
     } else {
-      if (crown.lower_linear && !crown.alpha)
+      // Without optimised intermediate bounds, alpha-CROWN's first pass is plain CROWN's (same
+      // intermediate bounds, default lines), so its coefficients are CROWN's.
+      const bool rerun_plain = crown.alpha && crown.alpha_options.optimize_intermediate;
+      if (crown.lower_linear && !rerun_plain)
         e.capture_lower_a = &result.lower_a;
+      if (crown.alpha && crown.keep_alpha)
+        e.alpha_out = &result.alpha_state;
       NNCERT_ASSIGN_OR_RETURN(result.bounds, e.bound_rows(out, cm, !crown.lower_only));
       e.capture_lower_a = nullptr;
-      if (crown.alpha) {
+      e.alpha_out = nullptr;
+      if (rerun_plain) {
         // Never looser than CROWN: alpha starts from CROWN's lines, but the intermediate bounds
         // it optimised change the default lines too, so keep the better of the two per row.
+        // (Without intermediate optimisation each side keeps its best step, the first of
+        // which is CROWN's bound.)
         CrownOptions plain = crown;
         plain.alpha = false;
         plain.beta = false;
@@ -1385,6 +1628,43 @@ Expected<CrownResult> crown_bounds(const Graph& g,
   } catch (const std::bad_alloc&) {
     return Status(ErrorCode::kOutOfMemory, "out of memory during CROWN");
   }
+}
+
+Expected<CrownShared> crown_shared(const Graph& g,
+                                   const std::vector<Perturbation>& inputs,
+                                   const BoundOptions& options) {
+  if (inputs.size() != g.inputs().size())
+    return Status(ErrorCode::kInvalidArgument, "one input set per graph input is needed");
+  CrownShared sh;
+  sh.constants.resize(g.num_values());
+  for (size_t v = 0; v < g.num_values(); ++v) {
+    const Value& val = g.value(static_cast<ValueId>(v));
+    if (val.constant && is_float(val.constant->dtype())) {
+      const Tensor t = val.constant->to(DType::kF64);
+      sh.constants[v] = {t, t};
+    }
+  }
+  sh.safe_rounding = options.safe_rounding;
+  if (!options.safe_rounding)
+    return sh;
+  std::vector<Interval> boxes;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Shape& s = g.value(g.inputs()[i]).shape;
+    NNCERT_RETURN_IF_ERROR(inputs[i].validate(shape_numel(s)));
+    NNCERT_ASSIGN_OR_RETURN(Interval box, enclosing_box(inputs[i], s));
+    boxes.push_back(std::move(box));
+  }
+  BoundOptions io = options;
+  io.dtype = DType::kF64;
+  NNCERT_ASSIGN_OR_RETURN(sh.magnitudes, ibp_all(g, boxes, io));
+  sh.node_magnitudes.resize(g.num_nodes());
+  ExecContext ctx{options.threads};
+  for (size_t id = 0; id < g.num_nodes(); ++id) {
+    auto m = output_magnitude(g, g.node(static_cast<NodeId>(id)), sh.magnitudes, ctx);
+    if (m)
+      sh.node_magnitudes[id] = std::move(*m);
+  }
+  return sh;
 }
 
 }  // namespace nncert

@@ -15,6 +15,35 @@
 
 namespace nncert {
 
+// A branching decision of ReLU-split branch and bound: element `index` (flat) of `relu_input`,
+// the input of a Relu/LeakyRelu, restricted to >= 0 (active) or <= 0 (inactive).
+struct ReluSplit {
+  ValueId relu_input = kNoValue;
+  int64_t index = 0;
+  bool active = true;
+};
+
+// The optimised parameters of an alpha-/beta-CROWN lower-bound pass of the final rows, to
+// warm-start a related problem (a child domain of ReLU branch and bound starts from its parent's).
+// Per NodeId of an activation: its alphas ([S, n] for the lower / upper line; invalid where none
+// was optimised); beta: [S, splits.size()], one column per split of `splits`.
+struct AlphaState {
+  std::vector<Interval> alpha;
+  Tensor beta;
+  std::vector<ReluSplit> splits;
+};
+
+// What many CROWN calls over the same graph and input sets can share (the domains of ReLU branch
+// and bound): the float constants in float64 and, in rounding-safe mode, the magnitudes of every
+// value (an IBP pass over the sets' boxes) and of every node's output. Built by crown_shared;
+// read-only afterwards, so threads may share it.
+struct CrownShared {
+  std::vector<Interval> constants;      // per ValueId: [c, c] for float constants, else invalid
+  bool safe_rounding = false;           // magnitudes were computed
+  std::vector<Interval> magnitudes;     // per ValueId
+  std::vector<Tensor> node_magnitudes;  // per NodeId (invalid: computed by each call)
+};
+
 struct CrownResult {
   Interval bounds;                     // [S] bounds of C * target
   std::vector<Interval> intermediate;  // per ValueId: bounds used for activation inputs
@@ -30,14 +59,8 @@ struct CrownResult {
   // (branching scores), and per row the point of the first input attaining it ([S][n_in]).
   std::vector<Tensor> relu_coefs;
   std::vector<std::vector<double>> minimizers;
-};
-
-// A branching decision of ReLU-split branch and bound: element `index` (flat) of `relu_input`,
-// the input of a Relu/LeakyRelu, restricted to >= 0 (active) or <= 0 (inactive).
-struct ReluSplit {
-  ValueId relu_input = kNoValue;
-  int64_t index = 0;
-  bool active = true;
+  // With CrownOptions::keep_alpha under alpha: the parameters of the best lower-bound step.
+  AlphaState alpha_state;
 };
 
 // alpha-CROWN: the optimisable lines of element-wise activations (RelaxFn alpha) as variables,
@@ -82,6 +105,22 @@ struct CrownOptions {
   // before the earliest split are taken as they are, later ones are intersected with them.
   const std::vector<Interval>* reuse_bounds = nullptr;
   bool relu_coefficients = false;  // fill CrownResult::relu_coefs and minimizers
+  // With reuse_bounds: take every intermediate bound from there (clamped by the splits) and
+  // compute none (beta-CROWN's fixed intermediate bounds: one final pass per domain; the splits
+  // reach later layers only through beta). Sound because reuse_bounds hold on a superset.
+  bool fixed_intermediate = false;
+  // alpha-CROWN of the final lower bound starts from these parameters where their shapes fit
+  // (beta matched by split; new splits start at 0) instead of CROWN's lines: a warm start. The
+  // bound is never looser than CROWN's either way, except with AlphaOptions::iterations == 0:
+  // then it is one pass at exactly these parameters (to compare candidate splits cheaply).
+  const AlphaState* alpha_init = nullptr;
+  bool keep_alpha = false;  // fill CrownResult::alpha_state
+  // alpha-CROWN of the final lower bounds stops early once this returns true for the best lower
+  // bounds so far ([S] values), e.g. when they already prove what is wanted.
+  std::function<bool(const double* lower, int64_t rows)> stop_lower;
+  // Precomputed by crown_shared for the same graph, input sets and safe_rounding (not checked
+  // beyond sizes): saves the per-call conversions and IBP pass.
+  const CrownShared* shared = nullptr;
 };
 
 // Bounds of C * (first graph output) over the input boxes; with c empty, C = identity (every
@@ -100,5 +139,10 @@ Expected<CrownResult> crown_bounds(const Graph& g,
                                    const std::vector<std::vector<double>>& c = {},
                                    const BoundOptions& options = {},
                                    const CrownOptions& crown = {});
+
+// The shared part of CROWN calls over `inputs` (see CrownShared).
+Expected<CrownShared> crown_shared(const Graph& g,
+                                   const std::vector<Perturbation>& inputs,
+                                   const BoundOptions& options = {});
 
 }  // namespace nncert

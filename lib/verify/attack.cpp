@@ -402,10 +402,18 @@ Expected<std::optional<Counterexample>> attack(const AttackModel& m,
     const auto& hi = box_hi[static_cast<size_t>(ci)];
     const size_t n = lo.size();
     const Perturbation::Kind kind = c.input.kind;
-    for (int started = 0; started < o.restarts; started += static_cast<int>(batch)) {
+    const int total = o.restarts + static_cast<int>(o.starts.size());
+    for (int started = 0; started < total; started += static_cast<int>(batch)) {
       std::vector<std::vector<double>> xs(static_cast<size_t>(batch));
-      for (auto& x : xs)
-        sample(c.input, lo, hi, rng, x);
+      for (size_t b = 0; b < xs.size(); ++b) {
+        const size_t k = static_cast<size_t>(started) + b;
+        if (k < o.starts.size() && o.starts[k].size() == n) {
+          xs[b] = o.starts[k];
+          project(c.input, lo, hi, xs[b]);
+        } else {
+          sample(c.input, lo, hi, rng, xs[b]);
+        }
+      }
       NNCERT_ASSIGN_OR_RETURN(auto out0, ex.run({make_batch(bshape, xs)}));
       std::vector<double> y = out0[0].to_double_vector();
       for (int step = 0; step < o.steps; ++step) {

@@ -25,7 +25,10 @@ struct AttackOptions {
   double step = 0.25;       // first step, relative to the region's radius; decays to 1/10
   uint64_t seed = 1;
   int threads = 0;
-  double max_seconds = 0;             // time budget of the whole search (0 = none)
+  double max_seconds = 0;  // time budget of the whole search (0 = none)
+  // More PGD starts, tried before the random ones (projected into each region): e.g. the
+  // points where a bound's linear relaxation is attained (ReLU BaB's re-attack).
+  std::vector<std::vector<double>> starts;
   std::function<bool()> should_stop;  // polled between batches; stops the search (not an error)
 };
 

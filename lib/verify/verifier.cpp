@@ -197,6 +197,8 @@ PropertyResult verify_property(const AttackModel& model,
 
   res.regions.resize(p.cases.size());
   std::vector<Rows> rows(p.cases.size());
+  // Per region: alpha-CROWN's optimised intermediate bounds (constants left out), for ReLU BaB.
+  std::vector<std::vector<Interval>> alpha_bounds(p.cases.size());
   std::vector<int64_t> open;
   for (size_t ci = 0; ci < p.cases.size(); ++ci) {
     rows[ci] = constraint_rows(p.cases[ci]);
@@ -281,6 +283,8 @@ PropertyResult verify_property(const AttackModel& model,
           continue;
         }
         ReluBabOptions bo = o.relu_bab;
+        if (!alpha_bounds[static_cast<size_t>(ci)].empty() && !bo.root_bounds)
+          bo.root_bounds = &alpha_bounds[static_cast<size_t>(ci)];
         bo.safe_rounding = o.safe_rounding;
         bo.threads = o.threads;
         bo.should_stop = should_stop;
@@ -322,6 +326,7 @@ PropertyResult verify_property(const AttackModel& model,
           continue;
         }
         res.domains += br->domains;
+        res.max_open_domains = std::max(res.max_open_domains, br->max_queue_size);
         if (br->outcome == ReluBabResult::Outcome::kVerified) {
           res.regions[static_cast<size_t>(ci)].verified = true;
           res.regions[static_cast<size_t>(ci)].method = "bab";
@@ -402,10 +407,18 @@ PropertyResult verify_property(const AttackModel& model,
         co.lower_only = true;
         co.should_stop = should_stop;
         auto cr = crown_bounds(g, std::vector<Perturbation>{pc.input}, r.c, bo, co);
-        if (!cr)
+        if (!cr) {
           b = cr.status();
-        else
+        } else {
           b = std::move(cr->bounds);
+          if (co.alpha && co.alpha_options.optimize_intermediate && !cr->infeasible) {
+            auto& ab = alpha_bounds[static_cast<size_t>(ci)];
+            ab = std::move(cr->intermediate);
+            for (size_t v = 0; v < ab.size(); ++v)
+              if (g.is_constant(static_cast<ValueId>(v)))
+                ab[v] = Interval{};
+          }
+        }
       }
       if (!b) {
         if (b.status().code() != ErrorCode::kTimeout) {

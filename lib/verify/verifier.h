@@ -83,6 +83,8 @@ struct PropertyResult {
   std::vector<RegionResult> regions;
   std::vector<std::pair<std::string, double>> method_times;  // seconds per method that ran
   int64_t domains = 0;  // branch-and-bound domains bounded (all regions)
+  // ReLU BaB: the most open domains at once (largest over the regions; its memory use).
+  int64_t max_open_domains = 0;
   double time_s = 0;
 };
 

@@ -232,6 +232,138 @@ TEST_CASE("relu bab: split-domain CROWN bounds hold inside the domain", "[bab]")
   CHECK(checked_domains > 20);
 }
 
+// A child domain bounded the way BaB does: alpha / beta warm-started from the parent's optimised
+// parameters (CrownOptions::alpha_init), with the parent's intermediate bounds recomputed after
+// the split or kept fixed. Every variant must hold for sampled inputs satisfying the splits and
+// be no looser than plain CROWN under the same intermediate bounds; so must one pass at the
+// parent's parameters (iterations 0, FSB's estimate), looser or not.
+TEST_CASE("relu bab: warm-started and fixed-intermediate split bounds", "[bab]") {
+  std::mt19937 rng(23);
+  std::uniform_real_distribution<double> u(0, 1);
+  int checked = 0;
+  for (int net = 0; net < 6; ++net) {
+    const Mlp m = random_mlp(rng);
+    const Graph& g = m.model->single();
+    const ValueId z1 = g.find_value("z1"), z2 = g.find_value("z2");
+    std::vector<double> lo(4), hi(4);
+    for (int k = 0; k < 4; ++k) {
+      lo[static_cast<size_t>(k)] = -1 + 0.5 * u(rng);
+      hi[static_cast<size_t>(k)] = lo[static_cast<size_t>(k)] + 1.0 + u(rng);
+    }
+    const std::vector<Perturbation> in = {Perturbation::box(lo, hi)};
+    const std::vector<std::vector<double>> c = {{1, -1}, {0, 1}};
+    BoundOptions bo;
+    bo.dtype = DType::kF64;
+    CrownOptions ro;
+    ro.alpha = true;
+    ro.lower_only = true;
+    ro.keep_alpha = true;
+    auto root = crown_bounds(g, in, c, bo, ro);
+    REQUIRE(root.has_value());
+    REQUIRE(root->alpha_state.alpha.size() == g.num_nodes());
+    std::vector<ReluSplit> unstable;
+    for (ValueId v : {z1, z2}) {
+      const Interval& b = root->intermediate[static_cast<size_t>(v)];
+      for (int64_t j = 0; j < b.lo.numel(); ++j)
+        if (b.lo.get(j) < 0 && b.hi.get(j) > 0)
+          unstable.push_back({v, j, u(rng) < 0.5});
+    }
+    if (unstable.size() < 2)
+      continue;
+    std::shuffle(unstable.begin(), unstable.end(), rng);
+    // A parent with one split (its parameters kept), then a child with a second one.
+    CrownOptions po = ro;
+    po.beta = true;
+    po.splits = {unstable[0]};
+    po.reuse_bounds = &root->intermediate;
+    po.alpha_init = &root->alpha_state;
+    auto parent = crown_bounds(g, in, c, bo, po);
+    REQUIRE(parent.has_value());
+    if (parent->infeasible)
+      continue;
+    CHECK(parent->alpha_state.beta.dim(0) == 2);
+    CHECK(parent->alpha_state.beta.dim(1) == 1);
+    const std::vector<ReluSplit> splits = {unstable[0], unstable[1]};
+    for (bool fixed : {false, true}) {
+      CrownOptions plain;
+      plain.lower_only = true;
+      plain.splits = splits;
+      plain.reuse_bounds = &parent->intermediate;
+      plain.fixed_intermediate = fixed;
+      auto pr = crown_bounds(g, in, c, bo, plain);
+      REQUIRE(pr.has_value());
+      CrownOptions wo = plain;
+      wo.alpha = true;
+      wo.beta = true;
+      wo.alpha_init = &parent->alpha_state;
+      wo.keep_alpha = true;
+      auto wr = crown_bounds(g, in, c, bo, wo);
+      REQUIRE(wr.has_value());
+      CHECK(wr->infeasible == pr->infeasible);
+      if (wr->infeasible)
+        continue;
+      ++checked;
+      for (int64_t r = 0; r < 2; ++r)
+        CHECK(wr->bounds.lo.get(r) >= pr->bounds.lo.get(r) - 1e-9);
+      CHECK(wr->alpha_state.beta.dim(1) == 2);
+      // One pass at the parent's parameters (FSB's estimate): sound, not optimised.
+      CrownOptions eo = wo;
+      eo.alpha_options.iterations = 0;
+      eo.keep_alpha = false;
+      auto er = crown_bounds(g, in, c, bo, eo);
+      REQUIRE(er.has_value());
+      // Precomputed constants and rounding magnitudes (CrownShared) change nothing.
+      for (bool safe : {false, true}) {
+        BoundOptions so = bo;
+        so.safe_rounding = safe;
+        auto sh = crown_shared(g, in, so);
+        REQUIRE(sh.has_value());
+        CrownOptions with = wo;
+        with.shared = &*sh;
+        auto a = crown_bounds(g, in, c, so, wo);
+        auto b = crown_bounds(g, in, c, so, with);
+        REQUIRE(a.has_value());
+        REQUIRE(b.has_value());
+        for (int64_t r = 0; r < 2; ++r)
+          CHECK(a->bounds.lo.get(r) == b->bounds.lo.get(r));
+      }
+      std::vector<double> z1v, z2v, y, x(4);
+      for (int s = 0; s < 3000; ++s) {
+        for (int k = 0; k < 4; ++k)
+          x[static_cast<size_t>(k)] =
+              lo[static_cast<size_t>(k)] +
+              (hi[static_cast<size_t>(k)] - lo[static_cast<size_t>(k)]) * u(rng);
+        m.forward(x, z1v, z2v, y);
+        bool inside = true;
+        for (const ReluSplit& sp : splits) {
+          const double zv = (sp.relu_input == z1 ? z1v : z2v)[static_cast<size_t>(sp.index)];
+          inside = inside && (sp.active ? zv >= 0 : zv <= 0);
+        }
+        if (!inside)
+          continue;
+        for (size_t row = 0; row < c.size(); ++row) {
+          const double v = c[row][0] * y[0] + c[row][1] * y[1];
+          CHECK(v >= wr->bounds.lo.get(static_cast<int64_t>(row)) - 1e-6);
+          CHECK(v >= pr->bounds.lo.get(static_cast<int64_t>(row)) - 1e-6);
+          CHECK(v >= er->bounds.lo.get(static_cast<int64_t>(row)) - 1e-6);
+        }
+      }
+    }
+    // Parameters of another shape (one row instead of two) are ignored, not misread.
+    CrownOptions one = ro;
+    auto r1 = crown_bounds(g, in, {c[0]}, bo, one);
+    REQUIRE(r1.has_value());
+    CrownOptions mis = po;
+    mis.alpha_init = &r1->alpha_state;
+    auto rm = crown_bounds(g, in, c, bo, mis);
+    REQUIRE(rm.has_value());
+    if (!rm->infeasible)
+      for (int64_t r = 0; r < 2; ++r)
+        CHECK(std::isfinite(rm->bounds.lo.get(r)));
+  }
+  CHECK(checked >= 6);
+}
+
 TEST_CASE("relu bab: verdicts agree with an exhaustive grid on barely true/false properties",
           "[bab]") {
   std::mt19937 rng(5);
@@ -331,4 +463,66 @@ TEST_CASE("relu bab: the loop's own verdicts, limits and beta", "[bab]") {
   REQUIRE(rl.has_value());
   CHECK(rl->outcome != ReluBabResult::Outcome::kFalsified);
   CHECK((calls > 0 || rl->domains == 1));
+}
+
+// Every branching / warm-start / memory variant is a complete decision procedure: on barely true
+// and barely false properties they may differ in effort, never in a decided verdict, and the
+// memory-capped run (one open domain at most, then depth-first) still decides.
+TEST_CASE("relu bab: BaBSR, FSB, inheritance, fixed bounds and the memory cap agree", "[bab]") {
+  std::mt19937 rng(31);
+  std::uniform_real_distribution<double> u(0, 1);
+  int decided[5] = {0, 0, 0, 0, 0};
+  int64_t depth_first = 0, fsb_bounds = 0;
+  for (int net = 0; net < 4; ++net) {
+    const Mlp m = random_mlp(rng);
+    const std::vector<double> lo = {-1, -1, -1, -1}, hi = {1, 1, 1, 1};
+    const std::vector<double> c = net % 2 ? std::vector<double>{1, -1} : std::vector<double>{0, 1};
+    const double mn = grid_min(m, lo, hi, c);
+    for (double rel : {-0.03, 0.03}) {
+      const Property p = below(lo, hi, c, mn + rel * std::max(0.1, std::abs(mn)));
+      std::optional<ReluBabResult::Outcome> first;
+      for (int k = 0; k < 5; ++k) {
+        ReluBabOptions o;
+        o.timeout_s = 5;
+        if (k == 1) {
+          o.branching = ReluBabOptions::Branching::kBabsr;
+          o.inherit_alpha = false;
+        } else if (k == 2) {
+          o.branching = ReluBabOptions::Branching::kBabsr;
+        } else if (k == 3) {
+          o.fixed_intermediate = true;
+        } else if (k == 4) {
+          o.max_queue = 1;
+          o.max_queue_bytes = 1;
+        }
+        auto r = relu_bab(*m.model, p, 0, o);
+        REQUIRE(r.has_value());
+        INFO("net " << net << " rel " << rel << " variant " << k << " outcome "
+                    << static_cast<int>(r->outcome) << " domains " << r->domains);
+        const bool dec = r->outcome == ReluBabResult::Outcome::kVerified ||
+                         r->outcome == ReluBabResult::Outcome::kFalsified;
+        if (rel > 0)
+          CHECK(r->outcome != ReluBabResult::Outcome::kVerified);
+        if (!dec)
+          continue;
+        ++decided[k];
+        if (first)
+          CHECK(*first == r->outcome);
+        else
+          first = r->outcome;
+        if (k == 4)
+          depth_first += r->depth_first;
+        if (k == 0)
+          fsb_bounds += r->fsb_bounds;
+      }
+    }
+  }
+  WARN("decided of 8: fsb " << decided[0] << ", babsr cold " << decided[1] << ", babsr "
+                            << decided[2] << ", fixed " << decided[3] << ", capped " << decided[4]
+                            << "; depth-first children " << depth_first << ", FSB bounds "
+                            << fsb_bounds);
+  for (int k = 0; k < 5; ++k)
+    CHECK(decided[k] >= 5);
+  CHECK(depth_first > 0);
+  CHECK(fsb_bounds > 0);
 }

@@ -451,8 +451,29 @@ TEST_CASE("smt: proof time against unstable ReLUs", "[.][smt-bench]") {
 // BaB (input splits for these low-dimensional nets, ReLU splits forced explicitly) and Z3 are
 // independent deciders: wherever both decide, they must agree. Thresholds are put right at the
 // sampled extreme of a margin (a little above: barely false; a little below the certified bound:
-// barely true) so that neither side can decide by a wide margin.
+// barely true) so that neither side can decide by a wide margin. ReLU BaB takes its variants in
+// turn, one per property: the defaults (FSB, alpha / beta inherited), BaBSR without inheritance,
+// fixed intermediate bounds, and a memory cap of one open domain (depth-first).
 namespace {
+
+ReluBabOptions relu_bab_variant(int k) {
+  ReluBabOptions o;
+  switch (k % 4) {
+    case 1:
+      o.branching = ReluBabOptions::Branching::kBabsr;
+      o.inherit_alpha = false;
+      break;
+    case 2:
+      o.fixed_intermediate = true;
+      break;
+    case 3:
+      o.max_queue = 1;
+      break;
+    default:
+      break;
+  }
+  return o;
+}
 
 void bab_vs_z3(int nets) {
   std::mt19937 rng(2027);
@@ -491,22 +512,24 @@ void bab_vs_z3(int nets) {
       oc.rhs = rhs;
       p.cases.push_back({Perturbation::box(lo, hi), {UnsafeTerm{{oc}}}});
       ++total;
+      SmtOptions so;
+      so.timeout_s = 10;
+      auto s = smt_check(m.single(), p.cases[0], so);
+      REQUIRE(s.has_value());
       for (Method bab : {Method::kInputBab, Method::kReluBab}) {
         VerifyOptions o;
         o.methods = {Method::kAttack, Method::kCrown, bab};
         o.timeout_s = 4;
         o.smt_leaves = false;  // independent of Z3
+        o.relu_bab = relu_bab_variant(total);
         const PropertyResult r = verify_property(m, p, o);
-        SmtOptions so;
-        so.timeout_s = 10;
-        auto s = smt_check(m.single(), p.cases[0], so);
-        REQUIRE(s.has_value());
         const bool bd = r.verdict == Verdict::kVerified || r.verdict == Verdict::kFalsified;
         const bool sd = s->answer != SmtResult::Answer::kUnknown;
         bab_decided += bd;
         smt_decided += sd;
-        INFO("net " << net << " rel " << rel << " bab " << method_name(bab) << " verdict "
-                    << verdict_name(r.verdict) << " smt " << smt_answer_name(s->answer));
+        INFO("net " << net << " rel " << rel << " bab " << method_name(bab) << " variant "
+                    << total % 4 << " verdict " << verdict_name(r.verdict) << " smt "
+                    << smt_answer_name(s->answer));
         if (rel > 0)
           CHECK(r.verdict != Verdict::kVerified);
         if (bd && sd) {
