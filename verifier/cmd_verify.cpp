@@ -205,7 +205,7 @@ void add_verify_command(CLI::App& app, int (*&run)()) {
   sub->add_option("--seed", g_v.attack.seed, "random seed of the attack");
   sub->add_option("--bab-branching",
                   g_v.bab_branching,
-                  "ReLU BaB branching: fsb (filtered smart branching) or babsr (default: fsb)")
+                  "ReLU BaB branching: babsr (default) or fsb (filtered smart branching)")
       ->check(CLI::IsMember({"fsb", "babsr"}));
   sub->add_flag("--no-safe-rounding",
                 g_v.unsafe_rounding,

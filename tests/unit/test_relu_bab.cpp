@@ -496,10 +496,9 @@ TEST_CASE("relu bab: BaBSR, FSB, inheritance, fixed bounds and the memory cap ag
         ReluBabOptions o;
         o.timeout_s = 5;
         if (k == 1) {
-          o.branching = ReluBabOptions::Branching::kBabsr;
           o.inherit_alpha = false;
         } else if (k == 2) {
-          o.branching = ReluBabOptions::Branching::kBabsr;
+          o.branching = ReluBabOptions::Branching::kFsb;
         } else if (k == 3) {
           o.fixed_intermediate = true;
         } else if (k == 4) {
@@ -523,15 +522,15 @@ TEST_CASE("relu bab: BaBSR, FSB, inheritance, fixed bounds and the memory cap ag
           first = r->outcome;
         if (k == 4)
           depth_first += r->depth_first;
-        if (k == 0)
+        if (k == 2)
           fsb_bounds += r->fsb_bounds;
       }
     }
   }
-  WARN("decided of 8: fsb " << decided[0] << ", babsr cold " << decided[1] << ", babsr "
-                            << decided[2] << ", fixed " << decided[3] << ", capped " << decided[4]
-                            << "; depth-first children " << depth_first << ", FSB bounds "
-                            << fsb_bounds);
+  WARN("decided of 8: default " << decided[0] << ", cold " << decided[1] << ", fsb " << decided[2]
+                                << ", fixed " << decided[3] << ", capped " << decided[4]
+                                << "; depth-first children " << depth_first << ", FSB bounds "
+                                << fsb_bounds);
   for (int k = 0; k < 5; ++k)
     CHECK(decided[k] >= 5);
   CHECK(depth_first > 0);

@@ -452,22 +452,24 @@ TEST_CASE("smt: proof time against unstable ReLUs", "[.][smt-bench]") {
 // independent deciders: wherever both decide, they must agree. Thresholds are put right at the
 // sampled extreme of a margin (a little above: barely false; a little below the certified bound:
 // barely true) so that neither side can decide by a wide margin. ReLU BaB takes its variants in
-// turn, one per property: the defaults (FSB, alpha / beta inherited), BaBSR without inheritance,
-// fixed intermediate bounds, and a memory cap of one open domain (depth-first).
+// turn, one per property: the defaults (BaBSR, alpha / beta inherited), FSB, fixed intermediate
+// bounds, a memory cap of one open domain (depth-first), no inheritance.
 namespace {
 
 ReluBabOptions relu_bab_variant(int k) {
   ReluBabOptions o;
-  switch (k % 4) {
+  switch (k % 5) {
     case 1:
-      o.branching = ReluBabOptions::Branching::kBabsr;
-      o.inherit_alpha = false;
+      o.branching = ReluBabOptions::Branching::kFsb;
       break;
     case 2:
       o.fixed_intermediate = true;
       break;
     case 3:
       o.max_queue = 1;
+      break;
+    case 4:
+      o.inherit_alpha = false;
       break;
     default:
       break;
@@ -528,7 +530,7 @@ void bab_vs_z3(int nets) {
         bab_decided += bd;
         smt_decided += sd;
         INFO("net " << net << " rel " << rel << " bab " << method_name(bab) << " variant "
-                    << total % 4 << " verdict " << verdict_name(r.verdict) << " smt "
+                    << total % 5 << " verdict " << verdict_name(r.verdict) << " smt "
                     << smt_answer_name(s->answer));
         if (rel > 0)
           CHECK(r.verdict != Verdict::kVerified);
