@@ -66,7 +66,7 @@ struct ReluBabOptions {
   // `fsb_candidates` neurons by each of two scores, each judged by bounding its two children
   // cheaply (parent's intermediate bounds, alpha and beta, no optimisation), taking the one
   // whose worse child is best. BaBSR by default: on hard mnistfc instances it decided more
-  // within 60 CPU seconds (docs/decisions/0004-relu-bab-defaults.md).
+  // within 60 CPU seconds (docs/decisions/0005-relu-bab-defaults.md).
   enum class Branching { kBabsr, kFsb };
   Branching branching = Branching::kBabsr;
   int fsb_candidates = 3;
