@@ -157,6 +157,7 @@ class Bab {
   ReluBabResult res_;
   int64_t undecided_leaves_ = 0;
   double leaf_worst_ = kInf;
+  double batch_worst_ = kInf;  // the domains taken this round, until their children are filed
   // The lower-bound minimisers of the last round's open children, worst first (PGD starts).
   std::vector<std::pair<double, std::vector<double>>> recent_points_;
 
@@ -170,7 +171,7 @@ class Bab {
   Expected<ReluBabResult> finish(ReluBabResult::Outcome out, std::string reason) {
     res_.outcome = out;
     res_.reason = std::move(reason);
-    double w = leaf_worst_;
+    double w = std::min(leaf_worst_, batch_worst_);
     for (const Domain& d : dfs_)
       w = std::min(w, d.worst);
     if (!heap_.empty())
@@ -273,12 +274,13 @@ CrownOptions Bab::crown_options(const std::vector<ReluSplit>& splits,
     return should_stop();
   };
   co.splits = splits;
-  if (!parent && o_.root_bounds) {
-    co.reuse_bounds = o_.root_bounds;  // no splits: every value is taken from there
-  } else if (!parent && co.alpha) {
+  if (!parent && co.alpha) {
+    // The root's parameters are every domain's starting point (inherited): optimised longer.
     co.alpha_options = o_.root_alpha;
-    co.alpha_options.optimize_intermediate = true;
+    co.alpha_options.optimize_intermediate = o_.root_bounds == nullptr;
   }
+  if (!parent && o_.root_bounds)
+    co.reuse_bounds = o_.root_bounds;  // no splits: every value is taken from there
   if (parent) {
     co.reuse_bounds = &parent->b->intermediate;
     co.fixed_intermediate = o_.fixed_intermediate;
@@ -562,14 +564,21 @@ Expected<ReluBabResult> Bab::run() {
     Domain d;
     while (static_cast<int>(batch.size()) < std::max(1, o_.batch) && take(d))
       batch.push_back(std::move(d));
+    for (const Domain& b : batch)
+      batch_worst_ = std::min(batch_worst_, b.worst);
     Status st;
     const std::vector<Neuron> pick = choose(batch, st);
     if (!st.is_ok())
       return stopped(st);
     std::vector<Child> kids;
     for (size_t k = 0; k < batch.size(); ++k) {
-      if (pick[k].v == kNoValue)
-        continue;  // cannot happen: domains without unstable neurons are leaves, never queued
+      if (pick[k].v == kNoValue) {
+        // Domains without unstable neurons are leaves, never queued; should one be, it stays
+        // undecided rather than dropped (dropping would claim it verified).
+        ++undecided_leaves_;
+        leaf_worst_ = std::min(leaf_worst_, batch[k].worst);
+        continue;
+      }
       for (bool active : {true, false}) {
         Child c;
         c.splits = batch[k].splits;
@@ -596,6 +605,7 @@ Expected<ReluBabResult> Bab::run() {
       if (*r)
         return finish(Outcome::kFalsified, "");
     }
+    batch_worst_ = kInf;
     std::sort(recent_points_.begin(), recent_points_.end(), [](const auto& a, const auto& b) {
       return a.first < b.first;
     });
