@@ -80,7 +80,7 @@ int64_t to_int_saturating(double v) {
 
 // 64-byte aligned, zeroed storage; throws std::bad_alloc when memory runs out so callers at
 // module boundaries can turn it into kOutOfMemory.
-std::shared_ptr<void> allocate(size_t bytes) {
+std::shared_ptr<void> allocate(size_t bytes, bool zero = true) {
   if (bytes > (size_t{1} << 44))
     throw std::bad_alloc();  // 16 TiB: certainly not available
   size_t rounded = ((bytes + 63) / 64) * 64;
@@ -89,7 +89,8 @@ std::shared_ptr<void> allocate(size_t bytes) {
   void* p = std::aligned_alloc(64, rounded);
   if (p == nullptr)
     throw std::bad_alloc();
-  std::memset(p, 0, rounded);
+  if (zero)
+    std::memset(p, 0, rounded);
   return {p, [](void* q) {
             std::free(q);
           }};
@@ -102,6 +103,18 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   if (numel_ > (int64_t{1} << 41))
     throw std::bad_alloc();
   storage_ = allocate(nbytes());
+}
+
+Tensor Tensor::uninitialized(DType dtype, Shape shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.numel_ = shape_numel(t.shape_);
+  NNCERT_CHECK(t.numel_ >= 0, "tensor with unknown extent " + shape_to_string(t.shape_));
+  if (t.numel_ > (int64_t{1} << 41))
+    throw std::bad_alloc();
+  t.storage_ = allocate(t.nbytes(), false);
+  return t;
 }
 
 Tensor Tensor::scalar(DType dtype, double value) {
@@ -184,7 +197,7 @@ Tensor Tensor::reshaped(Shape shape) const {
 }
 
 Tensor Tensor::clone() const {
-  Tensor t(dtype_, shape_);
+  Tensor t = uninitialized(dtype_, shape_);
   if (numel_ > 0)
     std::memcpy(t.raw(), raw(), nbytes());
   return t;

@@ -55,6 +55,8 @@ class Tensor {
   // Zero-initialised tensor. Extents must be >= 0; throws std::bad_alloc when the size is
   // beyond any machine (more than 2^41 elements) or memory runs out.
   Tensor(DType dtype, Shape shape);
+  // The same without zeroing: for outputs that the caller writes in full (hot op kernels).
+  static Tensor uninitialized(DType dtype, Shape shape);
 
   template <class T>
   static Tensor from_vector(Shape shape, const std::vector<T>& values);

@@ -94,7 +94,7 @@ Status forward_binary(std::span<const Tensor> in,
                       std::span<const TypeInfo> out_types,
                       F f,
                       const ExecContext& ctx) {
-  out[0] = Tensor(out_types[0].dtype, out_types[0].shape);
+  out[0] = Tensor::uninitialized(out_types[0].dtype, out_types[0].shape);
   const Tensor a = in[0];
   const Tensor b = in[1].dtype() == a.dtype() ? in[1] : in[1].to(a.dtype());
   return NNCERT_ANY_DISPATCH(a.dtype(), T, binary_broadcast<T>(a, b, out[0], f, ctx));
@@ -107,7 +107,7 @@ Status forward_unary(std::span<const Tensor> in,
                      std::span<const TypeInfo> out_types,
                      F f,
                      const ExecContext& ctx) {
-  out[0] = Tensor(out_types[0].dtype, out_types[0].shape);
+  out[0] = Tensor::uninitialized(out_types[0].dtype, out_types[0].shape);
   return NNCERT_FLOAT_DISPATCH(in[0].dtype(), T, unary_map<T>(in[0], out[0], f, ctx));
 }
 

@@ -200,10 +200,13 @@ Status gemm_vjp(const Node& node,
   grad_in[0] = ga;
   grad_in[1] = gb;
   if (has_input(in, 2) && ctx.wants_grad(2) && in[2].dtype() == dt) {
-    Tensor gc = sum_to_shape(gy, in[2].shape()).clone();
     const double beta = node.attrs.get_float("beta", 1.0);
-    for (int64_t i = 0; i < gc.numel(); ++i)
-      gc.set(i, beta * gc.get(i));
+    Tensor gc = sum_to_shape(gy, in[2].shape());
+    if (beta != 1.0) {
+      gc = gc.clone();
+      for (int64_t i = 0; i < gc.numel(); ++i)
+        gc.set(i, beta * gc.get(i));
+    }
     grad_in[2] = gc;
   }
   return Status::ok();

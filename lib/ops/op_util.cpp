@@ -167,20 +167,23 @@ Tensor sum_to_shape(const Tensor& grad, const Shape& shape) {
   if (grad.shape() == shape)
     return grad;
   Tensor out(grad.dtype(), shape);
-  const Shape& gs = grad.shape();
-  const auto st = broadcast_strides(shape, gs);
-  std::vector<int64_t> idx(gs.size(), 0);
-  for (int64_t i = 0; i < grad.numel(); ++i) {
-    int64_t j = 0;
-    for (size_t d = 0; d < gs.size(); ++d)
-      j += idx[d] * st[d];
-    out.set(j, out.get(j) + grad.get(i));
-    for (size_t d = gs.size(); d-- > 0;) {
-      if (++idx[d] < gs[d])
-        break;
-      idx[d] = 0;
-    }
-  }
+  const auto st = broadcast_strides(shape, grad.shape());
+  (void)NNCERT_ANY_DISPATCH(grad.dtype(), T, {
+    const T* pg = grad.data<T>();
+    T* po = out.data<T>();
+    std::fill(po, po + out.numel(), T(0));
+    for_each_run(grad.shape(), st, [&](int64_t i, int64_t off, int64_t n, int64_t s) {
+      if (s == 0) {
+        T acc = T(0);
+        for (int64_t k = 0; k < n; ++k)
+          acc += pg[i + k];
+        po[off] += acc;
+      } else {
+        for (int64_t k = 0; k < n; ++k)
+          po[off + k * s] += pg[i + k];
+      }
+    });
+  });
   return out;
 }
 

@@ -180,4 +180,65 @@ namespace nncert::ops {
 // The gradient of a broadcast operand: sums `grad` (shaped like the broadcast result) over the
 // axes that broadcasting expanded, giving a tensor of `shape` (numpy's unbroadcast).
 Tensor sum_to_shape(const Tensor& grad, const Shape& shape);
+
+// Walks the row-major index space `shape` in runs: for each run, fn(i, off, n, s) covers the
+// linear indices i .. i + n - 1, which map to the operand offsets off + k * s (k < n), where
+// `strides` are the operand's strides over `shape` (0 on broadcast or reduced axes). Adjacent
+// axes that the operand walks contiguously are merged first, so the runs are as long as possible
+// (a suffix broadcast of a bias is one run per row; a full reduction is one run).
+template <class Fn>
+void for_each_run(const Shape& shape, const std::vector<int64_t>& strides, Fn&& fn) {
+  int64_t total = 1;
+  for (int64_t d : shape)
+    total *= d;
+  if (total == 0)
+    return;
+  // Merged axes, outermost first: (extent, stride); extent-1 axes dropped.
+  int64_t ext[16], st[16];
+  int nd = 0;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1)
+      continue;
+    if (nd > 0 && st[nd - 1] == strides[d] * shape[d]) {
+      ext[nd - 1] *= shape[d];
+      st[nd - 1] = strides[d];
+      continue;
+    }
+    if (nd == 16) {  // more than 16 unmergeable axes: element by element (never in practice)
+      std::vector<int64_t> idx(shape.size(), 0);
+      for (int64_t i = 0; i < total; ++i) {
+        int64_t off = 0;
+        for (size_t k = 0; k < shape.size(); ++k)
+          off += idx[k] * strides[k];
+        fn(i, off, int64_t{1}, int64_t{0});
+        for (size_t k = shape.size(); k-- > 0;) {
+          if (++idx[k] < shape[k])
+            break;
+          idx[k] = 0;
+        }
+      }
+      return;
+    }
+    ext[nd] = shape[d];
+    st[nd] = strides[d];
+    ++nd;
+  }
+  if (nd == 0) {
+    fn(int64_t{0}, int64_t{0}, int64_t{1}, int64_t{0});
+    return;
+  }
+  const int64_t n = ext[nd - 1], s = st[nd - 1];
+  int64_t idx[16] = {0};
+  int64_t off = 0;
+  for (int64_t i = 0; i < total; i += n) {
+    fn(i, off, n, s);
+    for (int d = nd - 2; d >= 0; --d) {
+      off += st[d];
+      if (++idx[d] < ext[d])
+        break;
+      off -= st[d] * ext[d];
+      idx[d] = 0;
+    }
+  }
+}
 }  // namespace nncert::ops

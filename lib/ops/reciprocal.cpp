@@ -16,7 +16,7 @@ Status forward(const Node& node,
                std::span<const TypeInfo> out_types,
                std::vector<Tensor>& out,
                const ExecContext& ctx) {
-  out[0] = Tensor(out_types[0].dtype, out_types[0].shape);
+  out[0] = Tensor::uninitialized(out_types[0].dtype, out_types[0].shape);
   return NNCERT_FLOAT_DISPATCH(in[0].dtype(),
                                T,
                                unary_map<T>(

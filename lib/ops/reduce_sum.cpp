@@ -68,21 +68,21 @@ Status forward_reduce(const Node& node,
   return NNCERT_ANY_DISPATCH(x.dtype(), T, {
     const T* px = x.data<T>();
     T* py = out[0].data<T>();
-    std::vector<int64_t> idx(r, 0);
-    int64_t dst = 0;
-    for (int64_t i = 0; i < x.numel(); ++i) {
-      if constexpr (std::is_integral_v<T>)
-        py[dst] = wrapping_add(py[dst], px[i]);
-      else
-        py[dst] += px[i];
-      for (size_t d = r; d-- > 0;) {
-        dst += ks[d];
-        if (++idx[d] < x.shape()[d])
-          break;
-        dst -= ks[d] * x.shape()[d];
-        idx[d] = 0;
+    std::fill(py, py + out[0].numel(), T(0));
+    for_each_run(x.shape(), ks, [&](int64_t i, int64_t dst, int64_t n, int64_t s) {
+      if constexpr (std::is_integral_v<T>) {
+        for (int64_t k = 0; k < n; ++k)
+          py[dst + k * s] = wrapping_add(py[dst + k * s], px[i + k]);
+      } else if (s == 0) {
+        T acc = T(0);
+        for (int64_t k = 0; k < n; ++k)
+          acc += px[i + k];
+        py[dst] += acc;
+      } else {
+        for (int64_t k = 0; k < n; ++k)
+          py[dst + k * s] += px[i + k];
       }
-    }
+    });
     if (mean && count > 0)
       for (int64_t i = 0; i < out[0].numel(); ++i)
         py[i] = py[i] / static_cast<T>(count);
@@ -100,7 +100,7 @@ Status vjp_reduce(const Node& node,
   NNCERT_ASSIGN_OR_RETURN(auto red,
                           reduced_axes(node, infos_of(in), static_cast<size_t>(x.rank())));
   const Tensor gy = grad_out[0].to(x.dtype());
-  Tensor gx(x.dtype(), x.shape());
+  Tensor gx = Tensor::uninitialized(x.dtype(), x.shape());
   // Every input element reads its output slot: output strides with 0 on reduced axes.
   const size_t r = red.size();
   Shape kept(r);
@@ -115,18 +115,10 @@ Status vjp_reduce(const Node& node,
     const T scale = mean && count > 0 ? T(1) / static_cast<T>(count) : T(1);
     const T* pg = gy.data<T>();
     T* px = gx.data<T>();
-    std::vector<int64_t> idx(r, 0);
-    int64_t dst = 0;
-    for (int64_t i = 0; i < x.numel(); ++i) {
-      px[i] = pg[dst] * scale;
-      for (size_t d = r; d-- > 0;) {
-        dst += ks[d];
-        if (++idx[d] < x.shape()[d])
-          break;
-        dst -= ks[d] * x.shape()[d];
-        idx[d] = 0;
-      }
-    }
+    for_each_run(x.shape(), ks, [&](int64_t i, int64_t src, int64_t n, int64_t s) {
+      for (int64_t k = 0; k < n; ++k)
+        px[i + k] = pg[src + k * s] * scale;
+    });
   });
   if (!st.is_ok())
     return st;

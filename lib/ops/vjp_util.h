@@ -32,24 +32,18 @@ inline Tensor expand_to(const Tensor& t, DType dtype, const Shape& shape) {
   const Tensor s = t.dtype() == dtype ? t : t.to(dtype);
   if (s.shape() == shape)
     return s;
-  Tensor r(dtype, shape);
+  Tensor r = Tensor::uninitialized(dtype, shape);
   const std::vector<int64_t> st = broadcast_strides(s.shape(), shape);
-  const size_t rank = shape.size();
-  std::vector<int64_t> idx(rank, 0);
   (void)NNCERT_FLOAT_DISPATCH(dtype, T, {
     const T* ps = s.data<T>();
     T* pr = r.data<T>();
-    for (int64_t i = 0; i < r.numel(); ++i) {
-      int64_t off = 0;
-      for (size_t d = 0; d < rank; ++d)
-        off += idx[d] * st[d];
-      pr[i] = ps[off];
-      for (size_t d = rank; d-- > 0;) {
-        if (++idx[d] < shape[d])
-          break;
-        idx[d] = 0;
-      }
-    }
+    for_each_run(shape, st, [&](int64_t i, int64_t off, int64_t n, int64_t stride) {
+      if (stride == 0)
+        std::fill(pr + i, pr + i + n, ps[off]);
+      else
+        for (int64_t k = 0; k < n; ++k)
+          pr[i + k] = ps[off + k * stride];
+    });
   });
   return r;
 }
@@ -66,7 +60,7 @@ Status vjp_unary(std::span<const Tensor> in,
   const DType dt = in[0].dtype();
   const Tensor gy = grad_as(grad_out[0], dt, in[0].shape());
   const Tensor y = out[0].dtype() == dt ? out[0] : out[0].to(dt);
-  Tensor gx(dt, in[0].shape());
+  Tensor gx = Tensor::uninitialized(dt, in[0].shape());
   NNCERT_RETURN_IF_ERROR(NNCERT_FLOAT_DISPATCH(dt, T, {
     const T* px = in[0].data<T>();
     const T* py = y.data<T>();
@@ -98,7 +92,7 @@ Status vjp_binary(std::span<const Tensor> in,
   for (size_t k = 0; k < 2; ++k) {
     if (in[k].dtype() != dt)
       continue;
-    Tensor g(dt, ys);
+    Tensor g = Tensor::uninitialized(dt, ys);
     NNCERT_RETURN_IF_ERROR(NNCERT_FLOAT_DISPATCH(dt, T, {
       const T* pa = a.data<T>();
       const T* pb = b.data<T>();

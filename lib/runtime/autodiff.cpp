@@ -14,8 +14,20 @@ void accumulate(Tensor& acc, const Tensor& g) {
     acc = g.clone();
     return;
   }
-  for (int64_t i = 0; i < acc.numel(); ++i)
-    acc.set(i, acc.get(i) + g.get(i));
+  if (acc.dtype() == DType::kF32 && g.dtype() == DType::kF32) {
+    float* pa = acc.data<float>();
+    const float* pg = g.data<float>();
+    for (int64_t i = 0; i < acc.numel(); ++i)
+      pa[i] += pg[i];
+  } else if (acc.dtype() == DType::kF64 && g.dtype() == DType::kF64) {
+    double* pa = acc.data<double>();
+    const double* pg = g.data<double>();
+    for (int64_t i = 0; i < acc.numel(); ++i)
+      pa[i] += pg[i];
+  } else {
+    for (int64_t i = 0; i < acc.numel(); ++i)
+      acc.set(i, acc.get(i) + g.get(i));
+  }
 }
 }  // namespace
 

@@ -1,20 +1,56 @@
-// Dense GEMM on Eigen maps of row-major buffers. Large products are cut into row (or column)
+// Dense GEMM on Eigen maps of row-major buffers (the Eigen code is in gemm_core.cpp, built for the
+// baseline ISA and for AVX2 + FMA, chosen at run time). Large products are cut into row (or column)
 // blocks of C whose layout depends only on the problem size, never on the thread count, so the
 // result is bit-for-bit the same whatever `threads` is; threads only share out the blocks.
 #include "runtime/kernels/gemm.h"
 
 #include <algorithm>
-
-#include <Eigen/Dense>
+#include <cstdlib>
 
 #include "core/parallel.h"
 
 namespace nncert::kernels {
 
-namespace {
+namespace gemm_detail {
+#define NNCERT_GEMM_DECLARE(V)       \
+  namespace V {                      \
+  void gemm_block_f32(bool,          \
+                      bool,          \
+                      int64_t,       \
+                      int64_t,       \
+                      int64_t,       \
+                      float,         \
+                      const float*,  \
+                      const float*,  \
+                      float,         \
+                      float*,        \
+                      int64_t,       \
+                      int64_t,       \
+                      int64_t,       \
+                      int64_t);      \
+  void gemm_block_f64(bool,          \
+                      bool,          \
+                      int64_t,       \
+                      int64_t,       \
+                      int64_t,       \
+                      double,        \
+                      const double*, \
+                      const double*, \
+                      double,        \
+                      double*,       \
+                      int64_t,       \
+                      int64_t,       \
+                      int64_t,       \
+                      int64_t);      \
+  }
+NNCERT_GEMM_DECLARE(generic)
+#ifdef NNCERT_GEMM_HAVE_AVX2
+NNCERT_GEMM_DECLARE(avx2)
+#endif
+#undef NNCERT_GEMM_DECLARE
+}  // namespace gemm_detail
 
-template <class T>
-using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+namespace {
 
 // Products below this many multiply-adds run as one Eigen call on the calling thread.
 constexpr double kParallelWork = 1e6;
@@ -22,46 +58,61 @@ constexpr double kParallelWork = 1e6;
 constexpr int64_t kMinBlock = 64;
 constexpr int64_t kMaxBlocks = 32;
 
-// C[r0:r1, c0:c1] = alpha * op(A)[r0:r1, :] * op(B)[:, c0:c1] + beta * C[r0:r1, c0:c1].
-template <class T>
-void gemm_block(bool trans_a,
-                bool trans_b,
+// The AVX2 + FMA build when the CPU has both, unless NNCERT_NO_AVX2 is set in the environment
+// (decided once per process, so results never change within a run).
+bool use_avx2() {
+#ifdef NNCERT_GEMM_HAVE_AVX2
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return std::getenv("NNCERT_NO_AVX2") == nullptr && __builtin_cpu_supports("avx2") &&
+           __builtin_cpu_supports("fma");
+  }();
+  return yes;
+#else
+  return false;
+#endif
+}
+
+void gemm_block(bool ta,
+                bool tb,
                 int64_t m,
                 int64_t n,
                 int64_t k,
-                T alpha,
-                const T* a,
-                const T* b,
-                T beta,
-                T* c,
+                float alpha,
+                const float* a,
+                const float* b,
+                float beta,
+                float* c,
                 int64_t r0,
                 int64_t r1,
                 int64_t c0,
                 int64_t c1) {
-  using Index = Eigen::Index;
-  Eigen::Map<const RowMat<T>> am(a, trans_a ? k : m, trans_a ? m : k);
-  Eigen::Map<const RowMat<T>> bm(b, trans_b ? n : k, trans_b ? k : n);
-  Eigen::Map<RowMat<T>> cm(c, m, n);
-  const Index rows = static_cast<Index>(r1 - r0);
-  const Index cols = static_cast<Index>(c1 - c0);
-  auto cb = cm.block(r0, c0, rows, cols);
-  auto run = [&](const auto& op_a, const auto& op_b) {
-    if (beta == T(0)) {
-      cb.noalias() = alpha * op_a * op_b;  // overwrite: old contents (NaNs too) ignored
-    } else {
-      cb *= beta;
-      cb.noalias() += alpha * op_a * op_b;
-    }
-  };
-  if (!trans_a && !trans_b) {
-    run(am.middleRows(r0, rows), bm.middleCols(c0, cols));
-  } else if (!trans_a && trans_b) {
-    run(am.middleRows(r0, rows), bm.middleRows(c0, cols).transpose());
-  } else if (trans_a && !trans_b) {
-    run(am.middleCols(r0, rows).transpose(), bm.middleCols(c0, cols));
-  } else {
-    run(am.middleCols(r0, rows).transpose(), bm.middleRows(c0, cols).transpose());
-  }
+#ifdef NNCERT_GEMM_HAVE_AVX2
+  if (use_avx2())
+    return gemm_detail::avx2::gemm_block_f32(ta, tb, m, n, k, alpha, a, b, beta, c, r0, r1, c0, c1);
+#endif
+  gemm_detail::generic::gemm_block_f32(ta, tb, m, n, k, alpha, a, b, beta, c, r0, r1, c0, c1);
+}
+
+void gemm_block(bool ta,
+                bool tb,
+                int64_t m,
+                int64_t n,
+                int64_t k,
+                double alpha,
+                const double* a,
+                const double* b,
+                double beta,
+                double* c,
+                int64_t r0,
+                int64_t r1,
+                int64_t c0,
+                int64_t c1) {
+#ifdef NNCERT_GEMM_HAVE_AVX2
+  if (use_avx2())
+    return gemm_detail::avx2::gemm_block_f64(ta, tb, m, n, k, alpha, a, b, beta, c, r0, r1, c0, c1);
+#endif
+  gemm_detail::generic::gemm_block_f64(ta, tb, m, n, k, alpha, a, b, beta, c, r0, r1, c0, c1);
 }
 
 }  // namespace
