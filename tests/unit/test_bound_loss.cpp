@@ -305,6 +305,7 @@ void check_fused_soundness(const Graph& model, double eps, uint32_t seed) {
 void check_fused_gradients(const Graph& model, BoundLossOptions opt) {
   opt.dtype = DType::kF64;
   opt.loss_fusion = true;
+  opt.threads = 1;
   auto loss = make_bound_loss(model, opt);
   REQUIRE(loss.has_value());
   Batch b = make_batch(model, 4, 0.0, 9);
