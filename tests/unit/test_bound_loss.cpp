@@ -422,6 +422,23 @@ TEST_CASE("loss fusion: fused bounds are sound by sampling (MLP, CNN)", "[bound_
     check_fused_soundness(mlp(seed), 0.05, seed);
   for (uint32_t seed : {1u, 2u})
     check_fused_soundness(cnn(seed), 0.03, seed);
+  // Not elided: the output is a Relu, so the row a^T C starts at y.
+  Graph m = mlp(4);
+  const ValueId y = m.outputs()[0];
+  const ValueId r = m.add_value("y_relu", DType::kF64, m.value(y).shape);
+  Node n;
+  n.name = "out_relu";
+  n.op = "Relu";
+  n.inputs = {y};
+  n.outputs = {r};
+  m.add_node(std::move(n));
+  m.outputs() = {r};
+  m.rebuild_producers();
+  REQUIRE(m.check_structure().is_ok());
+  auto fg = build_bound_graph(m, {BoundMethod::kCrownIbp, 0, true});
+  REQUIRE(fg.has_value());
+  CHECK_FALSE(fg->elided);
+  check_fused_soundness(m, 0.05, 4);
 }
 
 TEST_CASE("loss fusion: gradients match finite differences", "[bound_loss][fusion]") {
