@@ -10,6 +10,8 @@
 //       upper line a_u (x − l'), a_u = u'/(u' − l'), l' = min(l, 0), u' = max(u, 0) (the chord;
 //       exact y = x for l ≥ 0 and y = 0 for u ≤ 0);
 //       Λ_x = Λ⁺ a_l + Λ⁻ a_u,  bias += Λ⁻ (−a_u l').
+//   Loss fusion: IBP bounds [l, u] of z = C y, exp(z_j − m) ≤ el_j + a_j (z_j − l_j) (chord),
+//   one CROWN row Λ = −aᵀ C (an upper bound is −lower(−Λ)); docs/bound-loss.md "Loss fusion".
 #include "train/bound_graph.h"
 
 #include <algorithm>
@@ -424,29 +426,68 @@ Expected<BoundGraph> build_bound_graph(const Graph& model, const BoundGraphOptio
     NNCERT_RETURN_IF_ERROR(s.ibp(model.node(id)));
   }
   Builder& b = s.b;
-  // IBP of C y: folded, (C W) h + C b by centre/radius; otherwise C [y] by centre/radius.
-  ValueId lam0 = kNoValue, bias0 = kNoValue, cur = kNoValue, ibp_lower = kNoValue;
+  // IBP of C y, centre/radius mid ± rad [B, S, 1]: folded, (C W) h + C b; otherwise C [y].
+  ValueId lam0 = kNoValue, bias0 = kNoValue, cur = kNoValue, mid = kNoValue, rad = kNoValue;
+  ValueId w_eff = kNoValue, last_bias = kNoValue;
   if (last) {
     const Box& h = s.box[static_cast<size_t>(last->h)];
     lam0 = b.matmul(spec, last->w_eff);  // [B, S, H]
     const ValueId hc = b.reshape(h.c, {0, -1, 1}), hr = b.reshape(h.r, {0, -1, 1});
-    ValueId mid = b.matmul(lam0, hc);
+    mid = b.matmul(lam0, hc);
     if (last->bias != kNoValue) {
       bias0 = b.reshape(b.matmul(spec, last->bias), {0, -1});
       mid = b.add(mid, b.matmul(spec, last->bias));
     }
-    ibp_lower = b.reshape(b.sub(mid, b.matmul(b.abs(lam0), hr)), {0, -1});
+    rad = b.matmul(b.abs(lam0), hr);
     cur = last->h;
+    w_eff = last->w_eff;
+    last_bias = last->bias;
     bg.elided = true;
   } else {
     const Box& y = s.box[static_cast<size_t>(model.outputs()[0])];
     const ValueId yc = b.reshape(y.c, {0, -1, 1}), yr = b.reshape(y.r, {0, -1, 1});
-    ibp_lower = b.reshape(b.sub(b.matmul(spec, yc), b.matmul(b.abs(spec), yr)), {0, -1});
+    mid = b.matmul(spec, yc);
+    rad = b.matmul(b.abs(spec), yr);
     lam0 = spec;
     cur = model.outputs()[0];
   }
+  const ValueId ibp_lower = b.reshape(b.sub(mid, rad), {0, -1});
   g.outputs() = {ibp_lower};
-  if (options.method == BoundMethod::kCrownIbp) {
+  if (options.loss_fusion) {
+    // z = C y in [l, u]; m = max_j u_j (MaxPool over the class axis, [B, 1]).
+    const ValueId l = ibp_lower, u = b.reshape(b.add(mid, rad), {0, -1});
+    Attributes pool;
+    pool.set("kernel_shape", std::vector<int64_t>{1, bg.spec_rows});
+    const ValueId m = b.reshape(b.op("MaxPool", {b.reshape(u, {0, 1, 1, -1})}, pool), {0, 1});
+    g.outputs().push_back(u);
+    g.outputs().push_back(m);
+    if (options.method == BoundMethod::kCrownIbp) {
+      // exp(z_j − m) ≤ el_j + a_j (z_j − l_j) on [l_j, u_j] (convex: the chord; slope eu_j when
+      // u_j − l_j < δ, a steeper line through (l_j, el_j), still above exp there).
+      const ValueId el = b.op("Exp", {b.sub(l, m)}), eu = b.op("Exp", {b.sub(u, m)});
+      const double delta = 1e-6;
+      const ValueId d = b.sub(u, l);
+      const ValueId close = b.relu(b.op("Sign", {b.sub(b.scalar(delta), d)}));
+      const ValueId chord = b.op("Div", {b.sub(eu, el), b.op("Max", {d, b.scalar(delta)})});
+      const ValueId a = b.add(chord, b.mul(close, b.sub(eu, chord)));  // [B, S]
+      Attributes keep;
+      keep.set("keepdims", int64_t{1});
+      const ValueId intercept =
+          b.op("ReduceSum", {b.sub(el, b.mul(a, l)), b.ints({1})}, keep);  // [B, 1]
+      // Σ_j a_j z_j = (a^T C) y: one row; an upper bound is −lower(−Λ).
+      const ValueId row = b.matmul(b.reshape(a, {0, 1, -1}), spec);  // [B, 1, K]
+      ValueId lam = row, bias = kNoValue;
+      if (w_eff != kNoValue) {
+        lam = b.matmul(row, w_eff);  // [B, 1, H]
+        if (last_bias != kNoValue)
+          bias = b.neg(b.reshape(b.matmul(row, last_bias), {0, -1}));  // [B, 1]
+      }
+      auto crown = crown_backward(s, cur, b.neg(lam), bias, 1);
+      if (!crown)
+        return crown.status();
+      g.outputs().push_back(b.add(b.neg(*crown), intercept));
+    }
+  } else if (options.method == BoundMethod::kCrownIbp) {
     auto crown = crown_backward(s, cur, lam0, bias0, bg.spec_rows);
     if (!crown)
       return crown.status();

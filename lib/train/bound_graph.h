@@ -23,6 +23,10 @@ struct BoundGraphOptions {
   // Rows S of the specification matrix C (graph input "spec" [B, S, K]); 0: S = K (the margins
   // y_label - y_j for every class j, the label row being zero).
   int64_t spec_rows = 0;
+  // Loss fusion (auto_LiRPA's --loss_fusion; docs/bound-loss.md "Loss fusion"): the graph bounds
+  // Σ_j exp(z_j − m) with z = C y (C rows e_j − e_label, so z_label = 0) instead of the rows of
+  // C y one by one; its CROWN backward pass has ONE row whatever S is. Outputs below.
+  bool loss_fusion = false;
   Status validate() const;
 };
 
@@ -31,6 +35,11 @@ struct BoundGraphOptions {
 //            "spec" C [B, S, K];
 //   outputs: output 0: IBP lower bounds of C y [B, S]; with kCrownIbp, output 1: the CROWN-IBP
 //            lower bounds [B, S] (IBP intermediate bounds, CROWN backward pass from C).
+//   with loss_fusion: output 0: IBP lower bounds l of z = C y [B, S]; output 1: IBP upper
+//            bounds u of z [B, S]; output 2: the shift m = max_j u_j [B, 1]; with kCrownIbp,
+//            output 3: the CROWN-IBP upper bound of Σ_j exp(z_j − m) [B, 1] (exp's chord on
+//            [l_j, u_j], then one CROWN backward row a^T C). IBP's upper bound of that sum,
+//            Σ_j exp(u_j − m), is computed by the caller from outputs 1 and 2.
 // When y comes from Gemm / MatMul (+ constant Add) with constant weights, C is folded into that
 // layer (auto_LiRPA's elision): bounds of (C W) h + C b from h's bounds.
 // Supported (IBP): Gemm, MatMul, Conv with constant weights, Add / Sub, BatchNormalization

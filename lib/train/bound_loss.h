@@ -29,17 +29,26 @@ struct BoundLossOptions {
   // The box is intersected with [clip_lo, clip_hi] (inputs in [0, 1]); clip = false: no clipping.
   bool clip = true;
   double clip_lo = 0.0, clip_hi = 1.0;
+  // Loss fusion (auto_LiRPA's --loss_fusion, docs/bound-loss.md "Loss fusion"): bound the robust
+  // CE directly, log UB[Σ_j exp(y_j − y_label)], with ONE CROWN backward row instead of K. With
+  // kIbp it equals the unfused IBP loss (IBP is exact through exp, sum and log).
+  bool loss_fusion = false;
   DType dtype = DType::kF32;  // run precision of the bound graph
   int threads = 0;            // 0: all hardware threads
   Status validate() const;
 };
 
 struct LossValue {
-  double loss = 0;  // mean over the batch of CE(-lower margins, label)
+  // Mean over the batch of CE(-lower margins, label); loss fusion: of
+  // log(β UB_crown + (1 − β) UB_ibp) + m (the same as CE(-IBP lower margins) for IBP).
+  double loss = 0;
   // Per example: every margin y_label - y_j (j != label) has a positive lower bound, by the
-  // better of the bounds computed (both are sound).
+  // better of the bounds computed (both are sound). Loss fusion: IBP's margin bounds, or the
+  // fused CROWN-IBP bound UB[Σ_j exp(y_j − y_label)] < 2 (docs/bound-loss.md).
   std::vector<uint8_t> verified;
-  Tensor lower;  // [B, K] mixed lower bounds of y_label - y_j (0 in the label column), float64
+  // [B, K] mixed lower bounds of y_label - y_j (0 in the label column), float64; loss fusion:
+  // IBP's (no per-margin CROWN-IBP bounds are computed).
+  Tensor lower;
   // d loss / d weight, one entry per model float constant that the loss depends on (name, grad).
   std::vector<std::pair<std::string, Tensor>> grads;
 };

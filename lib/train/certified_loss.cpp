@@ -59,6 +59,7 @@ Expected<CertifiedLossOptions> parse_certified_loss_options(const std::string& t
                                   "kappa_end",
                                   "beta_start",
                                   "beta_end",
+                                  "loss_fusion",
                                   "clip",
                                   "clip_lo",
                                   "clip_hi",
@@ -87,6 +88,7 @@ Expected<CertifiedLossOptions> parse_certified_loss_options(const std::string& t
     o.kappa_end = j.value("kappa_end", o.kappa_end);
     o.beta_start = j.value("beta_start", o.beta_start);
     o.beta_end = j.value("beta_end", o.beta_end);
+    o.loss_fusion = j.value("loss_fusion", o.loss_fusion);
     o.clip = j.value("clip", o.clip);
     o.clip_lo = j.value("clip_lo", o.clip_lo);
     o.clip_hi = j.value("clip_hi", o.clip_hi);
@@ -173,6 +175,7 @@ Expected<LossResult> CertifiedLoss::compute(const Graph& g,
   if (!bound_ || bound_source_ != &src) {
     BoundLossOptions bo;
     bo.method = options_.method;
+    bo.loss_fusion = options_.loss_fusion;
     bo.clip = options_.clip;
     bo.clip_lo = (options_.clip_lo - options_.input_mean) / options_.input_std;
     bo.clip_hi = (options_.clip_hi - options_.input_mean) / options_.input_std;

@@ -32,7 +32,9 @@ struct CertifiedLossOptions {
   double kappa_end = 0.5;     // from start to end over the ramp (Gowal et al.: 1 → 0.5)
   double beta_start = 1.0;    // CROWN-IBP: β = start + (end − start) ε_t / ε (auto_LiRPA:
   double beta_end = 0.0;      // 1 → 0; β weights CROWN-IBP against IBP)
-  bool clip = true;           // intersect the box with [clip_lo, clip_hi] (raw units)
+  // Loss fusion (BoundLossOptions::loss_fusion): bound the robust CE directly, one CROWN row.
+  bool loss_fusion = false;
+  bool clip = true;  // intersect the box with [clip_lo, clip_hi] (raw units)
   double clip_lo = 0.0, clip_hi = 1.0;
   // The data loader's normalisation x' = (x − mean) / std (one value for all features): ε and
   // the clip range are mapped into the normalised units the model sees. run_training fills it.

@@ -61,6 +61,10 @@ sed 's/"type": "natural"/"type": "ibp", "eps": 0.05, "clip": false, "ramp_epochs
   "$tmp/run.json" >"$tmp/ibp.json"
 code 0 "ibp loss trains" "$bin" train "$tmp/ibp.json" --quiet --out "$tmp/ibp"
 check "ibp log has eps and verified" grep -q '"verified":' "$tmp/ibp/train.jsonl"
+sed 's/"type": "natural"/"type": "crown-ibp", "eps": 0.05, "clip": false, "ramp_epochs": 2, "loss_fusion": true/' \
+  "$tmp/run.json" >"$tmp/fused.json"
+code 0 "crown-ibp loss with loss_fusion trains" "$bin" train "$tmp/fused.json" --quiet --out "$tmp/fused"
+check "fused log has robust_loss" grep -q '"robust_loss":' "$tmp/fused/train.jsonl"
 sed 's/"type": "natural"/"type": "ibp", "epsilon": 0.05/' "$tmp/run.json" >"$tmp/ibp_bad.json"
 code 2 "unknown loss key" "$bin" train "$tmp/ibp_bad.json" --quiet
 code 3 "missing config" "$bin" train "$tmp/none.yaml"

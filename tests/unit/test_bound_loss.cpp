@@ -240,6 +240,124 @@ void check_gradients(const Graph& model, BoundLossOptions opt) {
   CHECK(checked > 3 * skipped);
 }
 
+// Loss fusion: the fused graph's IBP bounds of z = y − y_label equal the unfused graph's (up to
+// sign), and by sampling Σ_j exp(z_j(x) − m) ≤ UB_crown and ≤ UB_ibp = Σ_j exp(u_j − m).
+void check_fused_soundness(const Graph& model, double eps, uint32_t seed) {
+  auto ibp_g = build_bound_graph(model, {BoundMethod::kIbp});
+  REQUIRE(ibp_g.has_value());
+  auto fg = build_bound_graph(model, {BoundMethod::kCrownIbp, 0, true});
+  if (!fg.has_value())
+    FAIL(fg.status().to_string());
+  const int64_t n = 4, k = fg->num_classes;
+  Batch b = make_batch(model, n, eps, seed);
+  const auto margins = run_bounds(*ibp_g, b);
+  Batch fb = b;
+  fb.spec = b.spec.clone();
+  for (int64_t i = 0; i < fb.spec.numel(); ++i)
+    fb.spec.set(i, -b.spec.get(i));  // rows e_j − e_label
+  const auto out = run_bounds(*fg, fb);
+  REQUIRE(out.size() == 4);
+  int tighter = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double m = out[2].get(i), cub = out[3].get(i);
+    double iub = 0, umax = -INFINITY;
+    for (int64_t j = 0; j < k; ++j) {
+      const double l = out[0].get(i * k + j), u = out[1].get(i * k + j);
+      CHECK(u == Approx(-margins[0].get(i * k + j)).margin(1e-12));
+      CHECK(l <= u);
+      iub += std::exp(u - m);
+      umax = std::max(umax, u);
+    }
+    CHECK(m == umax);
+    CHECK(std::isfinite(cub));
+    CHECK(cub > 0);
+    tighter += cub < iub;
+    std::mt19937 rng(seed * 100 + static_cast<uint32_t>(i));
+    std::uniform_real_distribution<double> ud(0.0, 1.0);
+    const Tensor lo = example(b.lo, i), hi = example(b.hi, i);
+    const int64_t label = b.labels[static_cast<size_t>(i)];
+    double worst = 0;
+    for (int t = 0; t < 300; ++t) {
+      Tensor x = lo.clone();
+      for (int64_t e = 0; e < x.numel(); ++e) {
+        // Corners too: a third of the coordinates at an end of their interval.
+        const double r = ud(rng);
+        const double f = r < 1.0 / 6 ? 0.0 : r > 5.0 / 6 ? 1.0 : ud(rng);
+        x.set(e, lo.get(e) + f * (hi.get(e) - lo.get(e)));
+      }
+      const Tensor y = nncert::test::run_graph(model, {x})[0];
+      double sum = 0;
+      for (int64_t j = 0; j < k; ++j)
+        sum += std::exp(y.get(j) - y.get(label) - m);
+      worst = std::max(worst, sum);
+    }
+    INFO("example " << i << ": sampled max " << worst << ", UB_crown " << cub << ", UB_ibp "
+                    << iub);
+    CHECK(worst <= cub * (1 + 1e-9));
+    CHECK(worst <= iub * (1 + 1e-9));
+  }
+  CHECK(tighter > 0);  // CROWN-IBP beats IBP on some example at these radii
+}
+
+// The fused loss's gradient w.r.t. every entry of every weight vs central differences (float64);
+// entries whose one-sided derivatives differ (a ReLU bound on its kink, or UB_crown = UB_ibp)
+// are counted and must be rare with random nonzero biases.
+void check_fused_gradients(const Graph& model, BoundLossOptions opt) {
+  opt.dtype = DType::kF64;
+  opt.loss_fusion = true;
+  opt.threads = 1;
+  auto loss = make_bound_loss(model, opt);
+  REQUIRE(loss.has_value());
+  Batch b = make_batch(model, 4, 0.0, 9);
+  std::mt19937 rng(13);
+  std::uniform_real_distribution<double> ud(0.1, 0.9);
+  Tensor x = b.lo.clone();
+  for (int64_t i = 0; i < x.numel(); ++i)
+    x.set(i, ud(rng));
+  auto v = loss->evaluate(x, b.labels);
+  if (!v.has_value())
+    FAIL(v.status().to_string());
+  const double f0 = v->loss;
+  CHECK(std::isfinite(f0));
+  CHECK(v->grads.size() >= 6);
+  int smooth = 0, kinks = 0;
+  for (const auto& [name, grad] : v->grads) {
+    const Tensor w0 = model.value(model.find_value(name)).constant->to(DType::kF64);
+    BoundLoss l2 = *loss;
+    for (int64_t e = 0; e < w0.numel(); ++e) {
+      auto at = [&](double h) {
+        Tensor w = w0.clone();
+        w.set(e, w0.get(e) + h);
+        REQUIRE(l2.set_weight(name, w).is_ok());
+        auto r = l2.evaluate(x, b.labels);
+        REQUIRE(r.has_value());
+        return r->loss;
+      };
+      const double up1 = at(1e-5), dn1 = at(-1e-5), up2 = at(5e-6), dn2 = at(-5e-6);
+      REQUIRE(l2.set_weight(name, w0).is_ok());
+      const double d1 = (up1 - dn1) / 2e-5, d2 = (up2 - dn2) / 1e-5;
+      const double right = 2 * (up2 - f0) / 5e-6 - (up1 - f0) / 1e-5;
+      const double left = 2 * (f0 - dn2) / 5e-6 - (f0 - dn1) / 1e-5;
+      const double ad = grad.get(e);
+      INFO(name << "[" << e << "] autodiff " << ad << ", central " << d2 << ", one-sided " << left
+                << ", " << right);
+      if (std::fabs(right - left) > 1e-4 * std::max(1.0, std::fabs(ad))) {
+        ++kinks;
+        continue;
+      }
+      if (std::fabs(d1 - d2) > 1e-6 * std::max(1.0, std::fabs(d1))) {
+        ++kinks;  // a kink within the step
+        continue;
+      }
+      CHECK(ad == Approx(d2).margin(1e-7).epsilon(1e-5));
+      ++smooth;
+    }
+  }
+  INFO(smooth << " smooth entries, " << kinks << " near a kink");
+  CHECK(smooth > 50);
+  CHECK(kinks * 50 <= smooth);
+}
+
 }  // namespace
 
 TEST_CASE("IBP and CROWN-IBP bound graphs equal the bound engines (MLP)", "[bound_loss]") {
@@ -299,6 +417,121 @@ TEST_CASE("bound loss: verified flags, beta 0 falls back to IBP, bad input", "[b
   CHECK_FALSE(make_bound_loss(m, o).has_value());
 }
 
+TEST_CASE("loss fusion: fused bounds are sound by sampling (MLP, CNN)", "[bound_loss][fusion]") {
+  for (uint32_t seed : {1u, 2u, 3u})
+    check_fused_soundness(mlp(seed), 0.05, seed);
+  for (uint32_t seed : {1u, 2u})
+    check_fused_soundness(cnn(seed), 0.03, seed);
+  // Not elided: the output is a Relu, so the row a^T C starts at y.
+  Graph m = mlp(4);
+  const ValueId y = m.outputs()[0];
+  const ValueId r = m.add_value("y_relu", DType::kF64, m.value(y).shape);
+  Node n;
+  n.name = "out_relu";
+  n.op = "Relu";
+  n.inputs = {y};
+  n.outputs = {r};
+  m.add_node(std::move(n));
+  m.outputs() = {r};
+  m.rebuild_producers();
+  REQUIRE(m.check_structure().is_ok());
+  auto fg = build_bound_graph(m, {BoundMethod::kCrownIbp, 0, true});
+  REQUIRE(fg.has_value());
+  CHECK_FALSE(fg->elided);
+  check_fused_soundness(m, 0.05, 4);
+}
+
+TEST_CASE("loss fusion: gradients match finite differences", "[bound_loss][fusion]") {
+  BoundLossOptions o;
+  o.eps = 0.05;
+  o.method = BoundMethod::kIbp;
+  check_fused_gradients(mlp(7), o);
+  o.method = BoundMethod::kCrownIbp;
+  o.beta = 0.6;
+  check_fused_gradients(mlp(7), o);
+  o.eps = 0.03;
+  check_fused_gradients(cnn(7), o);
+  o.beta = 1.0;
+  check_fused_gradients(cnn(8), o);
+}
+
+TEST_CASE("loss fusion: with IBP it equals the unfused IBP loss", "[bound_loss][fusion]") {
+  for (const Graph& m : {mlp(9), cnn(9)}) {
+    for (BoundMethod method : {BoundMethod::kIbp, BoundMethod::kCrownIbp}) {
+      BoundLossOptions o;
+      o.method = method;
+      o.beta = 0.0;  // CROWN-IBP at β = 0 is IBP
+      o.eps = 0.05;
+      o.dtype = DType::kF64;
+      auto plain = make_bound_loss(m, o);
+      o.loss_fusion = true;
+      auto fused = make_bound_loss(m, o);
+      REQUIRE(plain.has_value());
+      REQUIRE(fused.has_value());
+      Batch b = make_batch(m, 6, 0.0, 4);
+      Tensor x = b.lo.clone();
+      std::mt19937 rng(3);
+      std::uniform_real_distribution<double> ud(0.1, 0.9);
+      for (int64_t i = 0; i < x.numel(); ++i)
+        x.set(i, ud(rng));
+      auto vp = plain->evaluate(x, b.labels);
+      auto vf = fused->evaluate(x, b.labels);
+      REQUIRE(vp.has_value());
+      REQUIRE(vf.has_value());
+      CHECK(vf->loss == Approx(vp->loss).margin(1e-12).epsilon(1e-12));
+      CHECK(vf->verified == vp->verified);
+      for (int64_t i = 0; i < vp->lower.numel(); ++i)
+        CHECK(vf->lower.get(i) == Approx(vp->lower.get(i)).margin(1e-12));
+      REQUIRE(vf->grads.size() == vp->grads.size());
+      for (size_t w = 0; w < vp->grads.size(); ++w) {
+        REQUIRE(vf->grads[w].first == vp->grads[w].first);
+        for (int64_t e = 0; e < vp->grads[w].second.numel(); ++e)
+          CHECK(vf->grads[w].second.get(e) ==
+                Approx(vp->grads[w].second.get(e)).margin(1e-12).epsilon(1e-9));
+      }
+    }
+  }
+}
+
+TEST_CASE("loss fusion: eps 0 gives the natural cross-entropy; verified flags",
+          "[bound_loss][fusion]") {
+  Graph m = cnn(10);
+  BoundLossOptions o;
+  o.method = BoundMethod::kCrownIbp;
+  o.beta = 0.7;
+  o.eps = 0.0;
+  o.dtype = DType::kF64;
+  o.loss_fusion = true;
+  auto loss = make_bound_loss(m, o);
+  REQUIRE(loss.has_value());
+  Batch b = make_batch(m, 5, 0.0, 6);
+  const Tensor x = b.lo;
+  const Tensor y = nncert::test::run_graph(m, {x})[0];
+  const int64_t k = y.dim(1);
+  double ce = 0;
+  std::vector<uint8_t> argmax;
+  for (int64_t i = 0; i < 5; ++i) {
+    double mx = -INFINITY, sum = 0;
+    for (int64_t j = 0; j < k; ++j)
+      mx = std::max(mx, y.get(i * k + j));
+    for (int64_t j = 0; j < k; ++j)
+      sum += std::exp(y.get(i * k + j) - mx);
+    const int64_t label = b.labels[static_cast<size_t>(i)];
+    ce += mx + std::log(sum) - y.get(i * k + label);
+    argmax.push_back(y.get(i * k + label) == mx ? 1 : 0);
+  }
+  auto v = loss->evaluate(x, b.labels);
+  REQUIRE(v.has_value());
+  CHECK(v->loss == Approx(ce / 5).epsilon(1e-9));
+  CHECK(v->verified == argmax);  // ε = 0: verified exactly when the label is the argmax
+  // A large radius: nothing verified, the loss stays finite.
+  loss->set_eps(5.0);
+  auto w = loss->evaluate(x, b.labels);
+  REQUIRE(w.has_value());
+  CHECK(std::isfinite(w->loss));
+  CHECK(w->verified == std::vector<uint8_t>(5, 0));
+}
+
 // Throughput of forward + backward (examples/s) on Conv16-Conv32-FC100-FC10, 28x28, batch 64.
 TEST_CASE("bound loss throughput", "[.][bench][bound_loss]") {
   std::mt19937 rng(1);
@@ -331,10 +564,20 @@ TEST_CASE("bound loss throughput", "[.][bench][bound_loss]") {
   std::vector<int64_t> labels(64);
   for (auto& l : labels)
     l = static_cast<int64_t>(rng() % 10);
-  for (BoundMethod method : {BoundMethod::kIbp, BoundMethod::kCrownIbp})
+  struct Mode {
+    BoundMethod method;
+    bool fusion;
+    const char* name;
+  };
+  for (const Mode& mode : {Mode{BoundMethod::kIbp, false, "IBP            "},
+                           Mode{BoundMethod::kCrownIbp, false, "CROWN-IBP      "},
+                           Mode{BoundMethod::kIbp, true, "IBP fused      "},
+                           Mode{BoundMethod::kCrownIbp, true, "CROWN-IBP fused"}})
     for (int threads : {1, 2}) {
       BoundLossOptions o;
-      o.method = method;
+      o.method = mode.method;
+      o.loss_fusion = mode.fusion;
+      o.beta = 0.5;
       o.eps = 0.1;
       o.threads = threads;
       auto loss = make_bound_loss(m->graph, o);
@@ -346,10 +589,7 @@ TEST_CASE("bound loss throughput", "[.][bench][bound_loss]") {
         REQUIRE(loss->evaluate(x, labels).has_value());
       const double s =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps;
-      std::printf("%s threads %d: %.1f ms/batch, %.0f examples/s\n",
-                  method == BoundMethod::kIbp ? "IBP      " : "CROWN-IBP",
-                  threads,
-                  s * 1e3,
-                  64 / s);
+      std::printf(
+          "%s threads %d: %.1f ms/batch, %.0f examples/s\n", mode.name, threads, s * 1e3, 64 / s);
     }
 }

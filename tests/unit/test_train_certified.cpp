@@ -3,6 +3,7 @@
 // verify-model train with an IBP config on MNIST (tests/cli/test_train_cli.sh).
 #include <cmath>
 #include <random>
+#include <string>
 
 #include <catch2/catch.hpp>
 
@@ -95,6 +96,11 @@ TEST_CASE("certified loss: eps, kappa and beta schedules", "[train]") {
   CHECK(parsed->warmup_epochs == 2);
   CHECK_FALSE(parse_certified_loss_options(R"({"type": "ibp", "epsilon": 0.2})"));
   CHECK_FALSE(parse_certified_loss_options(R"({"type": "ibp", "kappa_end": 2})"));
+  CHECK_FALSE(parsed->loss_fusion);  // off by default
+  auto fused = parse_certified_loss_options(R"({"type": "crown-ibp", "loss_fusion": true})");
+  REQUIRE(fused);
+  CHECK(fused->loss_fusion);
+  CHECK_FALSE(parse_certified_loss_options(R"({"type": "ibp", "loss_fusion": "yes"})"));
   CHECK(make_loss(LossType::kCrownIbp, "{}").value()->name() == "crown-ibp");
 }
 
@@ -103,7 +109,9 @@ TEST_CASE("certified loss: eps, kappa and beta schedules", "[train]") {
 // ReLU bound sits exactly on its kink: zero-initialised biases put two-hidden-layer IBP bounds on
 // 0 (l = W c − |W| r = 0 when c = r), where autodiff takes ReLU'(0) = 0 as PyTorch does. With
 // random biases no entry may sit on a kink.
-static void check_combined_fd(const std::vector<int64_t>& hidden, bool random_bias) {
+static void check_combined_fd(const std::vector<int64_t>& hidden,
+                              bool random_bias,
+                              bool fusion = false) {
   for (LossType type : {LossType::kIbp, LossType::kCrownIbp}) {
     ModelBuilder mb({4});
     for (int64_t h : hidden)
@@ -120,8 +128,9 @@ static void check_combined_fd(const std::vector<int64_t>& hidden, bool random_bi
       }
     // Mid-ramp: ε, κ and β all strictly between their ends.
     auto loss = make_loss(type,
-                          R"({"eps": 0.1, "schedule": "linear", "warmup_epochs": 0,
-                              "ramp_epochs": 2, "kappa_end": 0.2})");
+                          std::string(R"({"eps": 0.1, "schedule": "linear", "warmup_epochs": 0,
+                              "ramp_epochs": 2, "kappa_end": 0.2, "loss_fusion": )") +
+                              (fusion ? "true}" : "false}"));
     REQUIRE(loss);
     LossContext ctx;
     ctx.run = {DType::kF64, 1};
@@ -194,6 +203,11 @@ TEST_CASE("certified loss: combined gradient matches finite differences (float64
 TEST_CASE("certified loss: gradient with two hidden layers matches finite differences", "[train]") {
   check_combined_fd({6, 5}, false);
   check_combined_fd({6, 5}, true);
+}
+
+TEST_CASE("certified loss: fused loss gradient matches finite differences", "[train]") {
+  check_combined_fd({6}, true, true);
+  check_combined_fd({6, 5}, true, true);
 }
 
 TEST_CASE("certified loss: IBP training verifies more of a 2-D toy than natural training",
