@@ -8,7 +8,9 @@
 //                time limit; the samples CROWN verified count as verified by it too (alpha-CROWN
 //                is never looser than CROWN).
 // A sample is verified by a method when the lower bounds of every margin y_label - y_j over the
-// property's region are > 0. Samples run in parallel (each computation on one thread).
+// property's region are > 0. Samples run in parallel (each computation on one thread), all on the
+// general engines (crown.h): the dense ReLU-chain engine (dense_chain.h) with batches of 1-32
+// boxes of one label was slower than per-sample crown_bounds on 784-input MNIST MLPs.
 #pragma once
 
 #include <array>
