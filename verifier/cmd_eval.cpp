@@ -1,5 +1,6 @@
 // verify-model eval: clean, PGD and verified accuracy (IBP, CROWN, alpha-CROWN) of a classifier
 // on a dataset slice, as one JSON file (schema nncert-eval/1, docs/cli.md) and a summary.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
