@@ -264,17 +264,39 @@ int run_eval() {
   };
   const bool tty = isatty(fileno(stderr)) != 0;
   if (!g_e.quiet)
-    eo.progress = [tty](const char* phase, int64_t done, int64_t total) {
+    eo.progress = [tty,
+                   phase_name = std::string(),
+                   t_phase = std::chrono::steady_clock::now(),
+                   t_print = std::chrono::steady_clock::now()](
+                      const char* phase, int64_t done, int64_t total) mutable {
+      // On a terminal one live line per phase (count, elapsed, ETA); otherwise a line at the end
+      // of each phase and at most one every 10 s in between.
+      const auto now = std::chrono::steady_clock::now();
+      if (phase_name != phase) {
+        phase_name = phase;
+        t_phase = now;
+      }
+      const double el = std::chrono::duration<double>(now - t_phase).count();
+      const double eta =
+          done > 0 ? el / static_cast<double>(done) * static_cast<double>(total - done) : 0;
       if (tty) {
         std::fprintf(stderr,
-                     "\reval: %-12s %lld/%lld   ",
+                     "\reval: %-12s %lld/%lld  %.1f s elapsed, ETA %.0f s   ",
                      phase,
                      static_cast<long long>(done),
-                     static_cast<long long>(total));
+                     static_cast<long long>(total),
+                     el,
+                     eta);
         if (done == total)
           std::fprintf(stderr, "\n");
-      } else if (done == total) {
-        std::fprintf(stderr, "eval: %s: %lld samples done\n", phase, static_cast<long long>(total));
+      } else if (done == total || now - t_print >= std::chrono::seconds(10)) {
+        t_print = now;
+        std::fprintf(stderr,
+                     "eval: %s: %lld/%lld samples, %.1f s\n",
+                     phase,
+                     static_cast<long long>(done),
+                     static_cast<long long>(total),
+                     el);
       }
       std::fflush(stderr);
     };
