@@ -33,13 +33,21 @@ model=$root/verifier/examples/mnist_a_adv.onnx
 data=(--dataset "$root/examples/data/mnist100-images-idx3-ubyte.gz"
   --labels "$root/examples/data/mnist100-labels-idx1-ubyte.gz")
 
-# check_json FILE [eps0]: the invariants of an eval JSON.
+# check_json FILE [eps0]: the schema (docs/eval.schema.json, when python3 has jsonschema) and
+# the invariants of an eval JSON.
 check_json() {
-  python3 - "$@" <<'PY'
+  python3 - "$root/docs/eval.schema.json" "$@" <<'PY'
 import json, sys
-j = json.load(open(sys.argv[1]))
-eps0 = len(sys.argv) > 2
+j = json.load(open(sys.argv[2]))
+eps0 = len(sys.argv) > 3
 errs = []
+try:
+    import jsonschema
+    schema = json.load(open(sys.argv[1]))
+    errs += ["schema: %s: %s" % ("/".join(map(str, e.path)), e.message)
+             for e in jsonschema.Draft202012Validator(schema).iter_errors(j)]
+except ImportError:
+    pass
 def need(cond, what):
     if not cond:
         errs.append(what)
@@ -126,6 +134,14 @@ wait "$pid"
 check "SIGINT exits 10" test $? -eq 10
 check "interrupted JSON written" python3 -c "
 import json; j = json.load(open('$tmp/int.json')); assert j['interrupted'] and not j['complete']"
+check "interrupted JSON matches the schema" python3 -c "
+import json, sys
+try:
+    import jsonschema
+except ImportError:
+    sys.exit(0)
+s = json.load(open('$root/docs/eval.schema.json')); j = json.load(open('$tmp/int.json'))
+jsonschema.validate(j, s, cls=jsonschema.Draft202012Validator)"
 
 code 2 "unknown flag" "$bin" eval "$model" "${data[@]}" --eps 0.02 --bogus
 code 2 "unknown method" "$bin" eval "$model" "${data[@]}" --eps 0.02 --methods ibp,lp
