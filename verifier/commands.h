@@ -19,5 +19,6 @@ void add_gate_command(CLI::App& app, int (*&run)());
 void add_manipulate_command(CLI::App& app, int (*&run)());
 void add_export_command(CLI::App& app, int (*&run)());
 void add_train_command(CLI::App& app, int (*&run)());
+void add_eval_command(CLI::App& app, int (*&run)());
 
 }  // namespace nncert::cli

@@ -1,5 +1,5 @@
 // verify-model: the nncert command line. Subcommands: info, run, bounds, verify,
-// gate, manipulate, export, train. Exit codes:
+// gate, manipulate, export, train, eval. Exit codes:
 // verifier/exit_codes.h, docs/cli.md.
 #include <cstdio>
 #include <exception>
@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   add_manipulate_command(app, run);
   add_export_command(app, run);
   add_train_command(app, run);
+  add_eval_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
