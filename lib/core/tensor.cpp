@@ -1,5 +1,9 @@
 #include "core/tensor.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -80,7 +84,22 @@ int64_t to_int_saturating(double v) {
 
 // 64-byte aligned, zeroed storage; throws std::bad_alloc when memory runs out so callers at
 // module boundaries can turn it into kOutOfMemory.
+// Tensor buffers of a training step come and go by the hundred; glibc would hand every one above
+// its mmap threshold back to the kernel and fault it in again (page faults and page clearing were
+// a tenth of a training step). Raising the thresholds once keeps such buffers in the heap.
+void tune_allocator() {
+#ifdef __GLIBC__
+  static const bool done = [] {
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    return true;
+  }();
+  (void)done;
+#endif
+}
+
 std::shared_ptr<void> allocate(size_t bytes, bool zero = true) {
+  tune_allocator();
   if (bytes > (size_t{1} << 44))
     throw std::bad_alloc();  // 16 TiB: certainly not available
   size_t rounded = ((bytes + 63) / 64) * 64;

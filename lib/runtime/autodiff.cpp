@@ -56,10 +56,17 @@ Expected<GradientResult> gradient(const Graph& g,
   // wanted[v]: v depends on a value whose gradient is asked for. With parameter_grads that is
   // every value (weights included); without, the values downstream of a graph input. Unwanted
   // values get no gradient, and a VJP whose inputs are all unwanted is skipped.
-  std::vector<char> wanted(g.num_values(), grad_options.parameter_grads ? 1 : 0);
-  if (!grad_options.parameter_grads) {
-    for (ValueId v : g.inputs())
-      wanted[static_cast<size_t>(v)] = 1;
+  const bool all = grad_options.parameter_grads && grad_options.parameters.empty();
+  std::vector<char> wanted(g.num_values(), all ? 1 : 0);
+  if (!all) {
+    if (grad_options.parameter_grads) {
+      for (ValueId v : grad_options.parameters)
+        if (v >= 0 && static_cast<size_t>(v) < g.num_values())
+          wanted[static_cast<size_t>(v)] = 1;
+    } else {
+      for (ValueId v : g.inputs())
+        wanted[static_cast<size_t>(v)] = 1;
+    }
     for (NodeId id : order) {
       const Node& n = g.node(id);
       bool any = false;
@@ -67,7 +74,7 @@ Expected<GradientResult> gradient(const Graph& g,
         any = any || (v >= 0 && wanted[static_cast<size_t>(v)]);
       for (ValueId v : n.outputs)
         if (v >= 0)
-          wanted[static_cast<size_t>(v)] = any ? 1 : 0;
+          wanted[static_cast<size_t>(v)] = any || wanted[static_cast<size_t>(v)] ? 1 : 0;
     }
   }
   GradientResult r;

@@ -20,6 +20,10 @@ struct GradientOptions {
   // (ExecContext::need_grad) which of its inputs' gradients to compute, so e.g. Conv skips its
   // weight gradient (an attack only needs d loss / d input).
   bool parameter_grads = true;
+  // With parameter_grads: when not empty, only these constants (and whatever depends on them)
+  // take a gradient; graph inputs and other constants (shapes, scalars) get none, so e.g. the
+  // first Conv skips d loss / d input. Empty: every value.
+  std::vector<ValueId> parameters;
   // When set, the seeds are computed from the forward outputs (e.g. a loss's gradient w.r.t.
   // the logits, as certified training needs) instead of taken from `output_grads` (which must
   // then be empty): one forward pass instead of two.

@@ -161,6 +161,12 @@ Expected<LossValue> BoundLoss::evaluate(const Tensor& x, const std::vector<int64
   LossValue v;
   GradientOptions go;
   go.parameter_grads = true;
+  // Only the model's weights take a gradient (not the box, the spec or the graph's own constants).
+  for (size_t id = 0; id < bg.graph.num_values(); ++id) {
+    const Value& val = bg.graph.value(static_cast<ValueId>(id));
+    if (val.constant && val.name.rfind("bound/", 0) != 0 && is_float(val.constant->dtype()))
+      go.parameters.push_back(static_cast<ValueId>(id));
+  }
   std::vector<uint8_t> verified_by_crown;
   go.seeds = [&](const std::vector<Tensor>& outs) -> Expected<std::vector<Tensor>> {
     if (fused) {

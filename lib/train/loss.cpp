@@ -54,12 +54,18 @@ Expected<LossResult> NaturalLoss::compute(const Graph& g,
                                           const Tensor& x,
                                           const std::vector<int64_t>& labels,
                                           const LossContext& ctx) {
-  NNCERT_ASSIGN_OR_RETURN(Executor exec, Executor::create(g, ctx.run));
-  NNCERT_ASSIGN_OR_RETURN(std::vector<Tensor> out, exec.run({x}));
-  NNCERT_ASSIGN_OR_RETURN(CrossEntropy ce, cross_entropy(out.at(0), labels));
+  // One forward pass: the seeds (d CE / d logits) come from its outputs.
+  CrossEntropy ce;
   GradientOptions go;
   go.parameter_grads = true;
-  NNCERT_ASSIGN_OR_RETURN(GradientResult gr, gradient(g, {x}, {ce.grad}, ctx.run, go));
+  go.parameters = params;
+  go.seeds = [&](const std::vector<Tensor>& outs) -> Expected<std::vector<Tensor>> {
+    NNCERT_ASSIGN_OR_RETURN(ce, cross_entropy(outs.at(0), labels));
+    std::vector<Tensor> seeds(outs.size());
+    seeds[0] = ce.grad;
+    return seeds;
+  };
+  NNCERT_ASSIGN_OR_RETURN(GradientResult gr, gradient(g, {x}, {}, ctx.run, go));
   LossResult r;
   r.loss = ce.loss;
   r.correct = ce.correct;

@@ -67,9 +67,12 @@ void valid_range(
 
 // col[(c,k0,k1,k2), p - p0] = x[c, o*s - pb + k*d] (0 outside), for output positions
 // p in [p0, p1) (flat over g.out). x: [cg, *in]; col: [cg*K, p1-p0].
+// `ld`: the row stride of col (default p1 - p0; larger when several examples share one matrix).
 template <class T>
-void im2col(const Geo& g, const T* x, int64_t cg, int64_t p0, int64_t p1, T* col) {
+void im2col(const Geo& g, const T* x, int64_t cg, int64_t p0, int64_t p1, T* col, int64_t ld = 0) {
   const int64_t tp = p1 - p0;
+  if (ld <= 0)
+    ld = tp;
   const int64_t o12 = g.out[1] * g.out[2];
   int64_t row = 0;
   for (int64_t c = 0; c < cg; ++c) {
@@ -77,11 +80,16 @@ void im2col(const Geo& g, const T* x, int64_t cg, int64_t p0, int64_t p1, T* col
     for (int64_t k0 = 0; k0 < g.k[0]; ++k0) {
       for (int64_t k1 = 0; k1 < g.k[1]; ++k1) {
         for (int64_t k2 = 0; k2 < g.k[2]; ++k2, ++row) {
-          T* dst = col + row * tp;
+          T* dst = col + row * ld;
           int64_t o0 = p0 / o12;
           int64_t o1 = (p0 % o12) / g.out[2];
           int64_t o2 = p0 % g.out[2];
           const int64_t base2 = k2 * g.d[2] - g.pb[2];
+          // The valid range of a whole output row (o2 = 0, run = out[2]), the common case.
+          int64_t row_lo = 0;
+          int64_t row_hi = 0;
+          valid_range(0, g.out[2], g.s[2], base2, g.in[2], row_lo, row_hi);
+          const int64_t s2 = g.s[2];
           for (int64_t p = 0; p < tp;) {
             const int64_t run = std::min(g.out[2] - o2, tp - p);
             const int64_t i0 = o0 * g.s[0] - g.pb[0] + k0 * g.d[0];
@@ -91,13 +99,25 @@ void im2col(const Geo& g, const T* x, int64_t cg, int64_t p0, int64_t p1, T* col
               std::fill(out, out + run, T(0));
             } else {
               const T* src = xc + (i0 * g.in[1] + i1) * g.in[2];
-              int64_t lo = 0;
-              int64_t hi = 0;
-              valid_range(o2, run, g.s[2], base2, g.in[2], lo, hi);
-              std::fill(out, out + lo, T(0));
-              for (int64_t q = lo; q < hi; ++q)
-                out[q] = src[(o2 + q) * g.s[2] + base2];
-              std::fill(out + hi, out + run, T(0));
+              int64_t lo = row_lo;
+              int64_t hi = row_hi;
+              if (o2 != 0 || run != g.out[2])
+                valid_range(o2, run, s2, base2, g.in[2], lo, hi);
+              for (int64_t q = 0; q < lo; ++q)
+                out[q] = T(0);
+              const T* sp = src + o2 * s2 + base2;
+              if (s2 == 1) {
+                for (int64_t q = lo; q < hi; ++q)
+                  out[q] = sp[q];
+              } else if (s2 == 2) {
+                for (int64_t q = lo; q < hi; ++q)
+                  out[q] = sp[2 * q];
+              } else {
+                for (int64_t q = lo; q < hi; ++q)
+                  out[q] = sp[q * s2];
+              }
+              for (int64_t q = hi; q < run; ++q)
+                out[q] = T(0);
             }
             p += run;
             o2 = 0;
@@ -158,6 +178,14 @@ void col2im(const Geo& g, const T* col, int64_t mg, int64_t p0, int64_t p1, T* y
 constexpr int64_t kColBudget = int64_t{1} << 20;
 constexpr int64_t kMinTile = 256;
 
+// Examples per batched im2col + GEMM chunk: column matrices near kChunkBudget elements (cache
+// sized, and several chunks per batch so that threads share them). Depends on shapes only.
+constexpr int64_t kChunkBudget = int64_t{1} << 17;
+int64_t chunk_examples(int64_t rows, int64_t positions, int64_t batch) {
+  return std::clamp<int64_t>(
+      kChunkBudget / std::max<int64_t>(rows * positions, 1), 1, std::max<int64_t>(batch, 1));
+}
+
 int64_t tile_size(int64_t rows, int64_t positions) {
   if (rows * positions <= kColBudget)
     return std::max<int64_t>(positions, 1);
@@ -207,6 +235,41 @@ void conv_forward(const ConvParams& p,
   for (size_t i = 0; i < 3; ++i)
     pointwise = pointwise && g.k[i] == 1 && g.s[i] == 1 && g.pb[i] == 0 && g.out[i] == g.in[i];
   const int64_t tile = pointwise ? positions : tile_size(rows, positions);
+  if (!pointwise && tile == positions) {
+    // Examples in chunks (conv_weight_grad's): Y_c[mg, nb * P] = W_g[mg, rows] * Col_c[rows, nb *
+    // P], then scattered to y with the bias; chunks and groups in parallel.
+    const int64_t nb = chunk_examples(rows, positions, batch);
+    const int64_t chunks = (batch + nb - 1) / nb;
+    parallel_for(chunks * groups, threads, 1, [&](int64_t first, int64_t last) {
+      std::vector<T> col, tmp;
+      for (int64_t it = first; it < last; ++it) {
+        const int64_t gi = it % groups;
+        const int64_t n0 = (it / groups) * nb;
+        const int64_t cnt = std::min(batch - n0, nb);
+        const int64_t ld = cnt * positions;
+        col.resize(static_cast<size_t>(rows * ld));
+        tmp.resize(static_cast<size_t>(mg * ld));
+        for (int64_t e = 0; e < cnt; ++e)
+          im2col(g,
+                 x + ((n0 + e) * c + gi * cg) * g.in_size(),
+                 cg,
+                 0,
+                 positions,
+                 col.data() + e * positions,
+                 ld);
+        gemm(false, false, mg, ld, rows, T(1), w + gi * mg * rows, col.data(), T(0), tmp.data(), 1);
+        for (int64_t e = 0; e < cnt; ++e)
+          for (int64_t j = 0; j < mg; ++j) {
+            T* yrow = y + ((n0 + e) * m + gi * mg + j) * positions;
+            const T* src = tmp.data() + j * ld + e * positions;
+            const T b = bias ? bias[gi * mg + j] : T(0);
+            for (int64_t q = 0; q < positions; ++q)
+              yrow[q] = src[q] + b;
+          }
+      }
+    });
+    return;
+  }
   const int64_t tiles = (positions + tile - 1) / tile;
   const int64_t items = batch * groups * tiles;
   const int nthreads = resolve_threads(threads);
@@ -391,6 +454,57 @@ void conv_weight_grad(const ConvParams& p,
   const int nthreads = resolve_threads(threads);
   // Items are groups (disjoint blocks of gw); batch items and tiles accumulate into one block in
   // a fixed order, so the sums do not depend on the thread count.
+  if (!pointwise && tile == positions) {
+    // Examples in chunks of nb (fixed by the shapes): one GEMM per chunk over all its positions,
+    //   part_c[cgb, rows] = B_c[cgb, nb * P] * Col_c[rows, nb * P]^T,
+    // chunks in parallel, the parts summed in chunk order (the same sums for every thread count).
+    const int64_t nb = chunk_examples(rows, positions, batch);
+    const int64_t chunks = (batch + nb - 1) / nb;
+    for (int64_t gi = 0; gi < groups; ++gi) {
+      T* gwg = gw + gi * cgb * rows;
+      std::vector<T> parts(static_cast<size_t>(chunks * cgb * rows));
+      parallel_for(chunks, nthreads, 1, [&](int64_t first, int64_t last) {
+        std::vector<T> col, bt;
+        for (int64_t ci = first; ci < last; ++ci) {
+          const int64_t n0 = ci * nb;
+          const int64_t cnt = std::min(batch - n0, nb);
+          const int64_t ld = cnt * positions;
+          col.resize(static_cast<size_t>(rows * ld));
+          bt.resize(static_cast<size_t>(cgb * ld));
+          for (int64_t e = 0; e < cnt; ++e) {
+            const int64_t n = n0 + e;
+            im2col(g,
+                   a + (n * ca + gi * cga) * g.in_size(),
+                   cga,
+                   0,
+                   positions,
+                   col.data() + e * positions,
+                   ld);
+            const T* bg = b + (n * cb + gi * cgb) * positions;
+            for (int64_t j = 0; j < cgb; ++j)
+              std::copy_n(bg + j * positions, positions, bt.data() + j * ld + e * positions);
+          }
+          gemm(false,
+               true,
+               cgb,
+               rows,
+               ld,
+               T(1),
+               bt.data(),
+               col.data(),
+               T(0),
+               parts.data() + ci * cgb * rows,
+               1);
+        }
+      });
+      for (int64_t ci = 0; ci < chunks; ++ci) {
+        const T* pp = parts.data() + ci * cgb * rows;
+        for (int64_t i = 0; i < cgb * rows; ++i)
+          gwg[i] += pp[i];
+      }
+    }
+    return;
+  }
   const bool outer = groups >= nthreads;
   const int inner_threads = outer ? 1 : nthreads;
   auto body = [&](int64_t first, int64_t last) {
