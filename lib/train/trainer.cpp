@@ -123,6 +123,11 @@ Expected<TrainSummary> Trainer::train() {
       epoch_loss_ += r.loss * static_cast<double>(b.size());
       epoch_correct_ += r.correct;
       epoch_seen_ += b.size();
+      for (const auto& [k, v] : r.metrics)
+        if (k == "verified") {
+          epoch_verified_ += v * static_cast<double>(b.size());
+          epoch_bounded_ += b.size();
+        }
       examples += b.size();
       ++step_;
       ++batch_;
@@ -143,34 +148,45 @@ Expected<TrainSummary> Trainer::train() {
           j[k] = v;
         NNCERT_RETURN_IF_ERROR(log_line(j.dump()));
       }
-      if (options_.progress)
+      if (options_.progress) {
+        char ver[32] = "";
+        if (epoch_bounded_ > 0)
+          std::snprintf(ver,
+                        sizeof ver,
+                        "  verified %.4f",
+                        epoch_verified_ / static_cast<double>(epoch_bounded_));
         std::fprintf(stderr,
-                     "\repoch %lld/%lld  step %lld/%lld  loss %.4f  acc %.4f  %.0f ex/s ",
+                     "\repoch %lld/%lld  step %lld/%lld  loss %.4f  acc %.4f%s  %.0f ex/s ",
                      static_cast<long long>(epoch_ + 1),
                      static_cast<long long>(options_.epochs),
                      static_cast<long long>(batch_),
                      static_cast<long long>(per_epoch),
                      mean_loss,
                      acc,
+                     ver,
                      eps);
+      }
     }
     if (batch_ < per_epoch)
       break;  // max_steps
     sum.last_loss = epoch_loss_ / static_cast<double>(std::max<int64_t>(epoch_seen_, 1));
     sum.train_accuracy = static_cast<double>(epoch_correct_) /
                          static_cast<double>(std::max<int64_t>(epoch_seen_, 1));
-    NNCERT_RETURN_IF_ERROR(log_line(json{
-        {"event", "epoch"},
-        {"epoch", epoch_},
-        {"step", step_},
-        {"loss", sum.last_loss},
-        {"accuracy",
-         sum.train_accuracy}}.dump()));
+    json ej{{"event", "epoch"},
+            {"epoch", epoch_},
+            {"step", step_},
+            {"loss", sum.last_loss},
+            {"accuracy", sum.train_accuracy}};
+    if (epoch_bounded_ > 0)
+      ej["verified"] = epoch_verified_ / static_cast<double>(epoch_bounded_);
+    NNCERT_RETURN_IF_ERROR(log_line(ej.dump()));
     NNCERT_RETURN_IF_ERROR(population_stats());
     ++epoch_;
     batch_ = 0;
     epoch_loss_ = 0;
     epoch_correct_ = epoch_seen_ = 0;
+    epoch_verified_ = 0;
+    epoch_bounded_ = 0;
     if (!options_.checkpoint_path.empty())
       NNCERT_RETURN_IF_ERROR(save_checkpoint(options_.checkpoint_path));
   }
@@ -213,7 +229,11 @@ Status Trainer::save_checkpoint(const std::string& path) const {
                {"step", step_},
                {"seed", options_.seed},
                {"epoch_stats",
-                {{"loss_sum", epoch_loss_}, {"correct", epoch_correct_}, {"seen", epoch_seen_}}},
+                {{"loss_sum", epoch_loss_},
+                 {"correct", epoch_correct_},
+                 {"seen", epoch_seen_},
+                 {"verified_sum", epoch_verified_},
+                 {"bounded", epoch_bounded_}}},
                {"rng", rng.str()},
                {"optimizer",
                 {{"kind", optimizer_kind_name(optimizer_.options().kind)},
@@ -271,6 +291,8 @@ Status Trainer::load_checkpoint(const std::string& path) {
     epoch_loss_ = j.at("epoch_stats").at("loss_sum").get<double>();
     epoch_correct_ = j["epoch_stats"].at("correct").get<int64_t>();
     epoch_seen_ = j["epoch_stats"].at("seen").get<int64_t>();
+    epoch_verified_ = j["epoch_stats"].value("verified_sum", 0.0);
+    epoch_bounded_ = j["epoch_stats"].value("bounded", int64_t{0});
   } catch (const json::exception& e) {
     return {ErrorCode::kParseError, path + ": " + e.what()};
   }

@@ -77,6 +77,10 @@ class Trainer {
   int64_t epoch_ = 0, batch_ = 0, step_ = 0;  // position: next batch to run
   double epoch_loss_ = 0;                     // sums over the current epoch so far
   int64_t epoch_correct_ = 0, epoch_seen_ = 0;
+  // Certified losses: sum of the batches' "verified" fractions times their sizes, and the
+  // examples those batches held (0 while no bounds ran, e.g. in the warm-up).
+  double epoch_verified_ = 0;
+  int64_t epoch_bounded_ = 0;
 };
 
 // Clean top-1 accuracy of the model on samples [0, limit) of `data` (limit <= 0: all).

@@ -61,6 +61,8 @@ sed 's/"type": "natural"/"type": "ibp", "eps": 0.05, "clip": false, "ramp_epochs
   "$tmp/run.json" >"$tmp/ibp.json"
 code 0 "ibp loss trains" "$bin" train "$tmp/ibp.json" --quiet --out "$tmp/ibp"
 check "ibp log has eps and verified" grep -q '"verified":' "$tmp/ibp/train.jsonl"
+check "ibp epoch records carry the epoch's verified fraction" \
+  python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; e=[x for x in r if x["event"]=="epoch" and "verified" in x]; assert e and all(0 <= x["verified"] <= 1 for x in e)' "$tmp/ibp/train.jsonl"
 sed 's/"type": "natural"/"type": "crown-ibp", "eps": 0.05, "clip": false, "ramp_epochs": 2, "loss_fusion": true/' \
   "$tmp/run.json" >"$tmp/fused.json"
 code 0 "crown-ibp loss with loss_fusion trains" "$bin" train "$tmp/fused.json" --quiet --out "$tmp/fused"

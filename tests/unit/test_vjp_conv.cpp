@@ -2,7 +2,8 @@
 // weight gradient = im2col + GEMM) against the direct-loop reference ops::conv_vjp_loops, over
 // random geometries (1-3 spatial dims, stride, asymmetric padding, dilation, groups, batch > 1,
 // output_padding); the VJP rules' ExecContext::need_grad contract (Conv, ConvTranspose, Gemm,
-// MatMul); and gradient() with parameter_grads = false giving bit-identical input gradients.
+// MatMul); gradient() with parameter_grads = false giving bit-identical input gradients, and
+// with GradientOptions::parameters giving exactly the listed weights' gradients.
 // Results must not depend on the thread count.
 #include <algorithm>
 #include <cmath>
@@ -320,6 +321,26 @@ TEST_CASE("vjp: parameter_grads = false gives identical input gradients", "[vjp]
       const size_t wi = static_cast<size_t>(g.find_value(w));
       CHECK(full->value_grads[wi].is_valid());
       CHECK(!lean->value_grads[wi].is_valid());
+    }
+    // GradientOptions::parameters: only the listed weights (and nothing for the input), with
+    // the same values as the full run.
+    GradientOptions some;
+    some.parameters = {g.find_value("w1"), g.find_value("b2"), g.find_value("c4")};
+    auto part = gradient(g, {x}, {gy}, ro, some);
+    REQUIRE(part.has_value());
+    CHECK(!part->value_grads[xi].is_valid());
+    for (const char* w : {"w1", "b1", "w2", "b2", "w3", "c3", "w4", "c4"}) {
+      INFO(w);
+      const size_t wi = static_cast<size_t>(g.find_value(w));
+      const bool listed =
+          std::string(w) == "w1" || std::string(w) == "b2" || std::string(w) == "c4";
+      REQUIRE(part->value_grads[wi].is_valid() == listed);
+      if (!listed)
+        continue;
+      const Tensor& pf = full->value_grads[wi];
+      const Tensor& pp = part->value_grads[wi];
+      for (int64_t j = 0; j < pf.numel(); ++j)
+        CHECK(pp.get(j) == pf.get(j));
     }
   }
 }
