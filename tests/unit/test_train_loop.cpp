@@ -70,13 +70,6 @@ bool same_bits(const Model& a, const Model& b) {
   return true;
 }
 
-std::optional<std::string> mnist_dir() {
-  auto shared = test::shared_dir();
-  if (!shared || !fs::exists(*shared + "/data/mnist/images-idx3-ubyte.gz"))
-    return std::nullopt;
-  return *shared + "/data/mnist";
-}
-
 }  // namespace
 
 TEST_CASE("trainer: a tiny MLP learns a separable toy set", "[train]") {
@@ -163,9 +156,9 @@ TEST_CASE("trainer: the exported ONNX reloads with the same logits", "[train]") 
 }
 
 TEST_CASE("trainer: a small MLP learns 2000 MNIST digits in one epoch", "[train][shared]") {
-  auto dir = mnist_dir();
+  auto dir = test::mnist_dir();
   if (!dir) {
-    WARN("../shared/data/mnist not found: skipped");
+    WARN("MNIST digits not found (../shared/data/mnist, ./setup.sh build): skipped");
     return;
   }
   auto src = named_dataset("mnist", "train", *dir);
@@ -247,7 +240,7 @@ TEST_CASE("train config: a YAML run writes the model, the log and a checkpoint",
 }
 
 TEST_CASE("benchmark: natural CNN training on MNIST, batch 64", "[.benchmark]") {
-  auto dir = mnist_dir();
+  auto dir = test::mnist_dir();
   if (!dir)
     return;
   auto src = named_dataset("mnist", "train", *dir);
