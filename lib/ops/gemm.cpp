@@ -119,7 +119,8 @@ Status gemm_forward(const Node& node,
   const Tensor b = in[1].to(a.dtype());
   const Tensor c = has_input(in, 2) ? in[2].to(a.dtype()) : Tensor();
   NNCERT_ASSIGN_OR_RETURN(GemmDims d, resolve(node, &a.shape(), &b.shape(), known_shape(c)));
-  NNCERT_RETURN_IF_ERROR(alloc_checked_output("Gemm", {d.m, d.n}, a.dtype(), out_types, out));
+  NNCERT_RETURN_IF_ERROR(
+      alloc_checked_output("Gemm", {d.m, d.n}, a.dtype(), out_types, out, false));
   Tensor& y = out[0];
   return NNCERT_FLOAT_DISPATCH(a.dtype(), T, run_gemm<T>(node, d, a, b, c, y, ctx.threads));
 }

@@ -152,7 +152,7 @@ Status mat_mul_forward(const Node& node,
   const Tensor& a = in[0];
   const Tensor b = in[1].to(a.dtype());
   NNCERT_ASSIGN_OR_RETURN(MatMulDims d, resolve(a.shape(), b.shape()));
-  NNCERT_RETURN_IF_ERROR(alloc_checked_output("MatMul", d.out, a.dtype(), out_types, out));
+  NNCERT_RETURN_IF_ERROR(alloc_checked_output("MatMul", d.out, a.dtype(), out_types, out, false));
   Tensor& y = out[0];
   return NNCERT_FLOAT_DISPATCH(a.dtype(), T, run_mat_mul<T>(d, a, b, y, ctx.threads));
 }

@@ -89,13 +89,15 @@ Status alloc_checked_output(const char* op,
                             const Shape& resolved,
                             DType dtype,
                             std::span<const TypeInfo> out_types,
-                            std::vector<Tensor>& out) {
+                            std::vector<Tensor>& out,
+                            bool zero) {
   if (out_types.empty() || out_types[0].shape != resolved || out_types[0].dtype != dtype)
     return shape_error(std::string(op) + " output " + shape_to_string(resolved) +
                        " does not match the inferred output type");
   if (out.empty())
     out.resize(1);
-  out[0] = Tensor(out_types[0].dtype, out_types[0].shape);
+  out[0] = zero ? Tensor(out_types[0].dtype, out_types[0].shape)
+                : Tensor::uninitialized(out_types[0].dtype, out_types[0].shape);
   return Status::ok();
 }
 

@@ -134,7 +134,8 @@ Status alloc_checked_output(const char* op,
                             const Shape& resolved,
                             DType dtype,
                             std::span<const TypeInfo> out_types,
-                            std::vector<Tensor>& out);
+                            std::vector<Tensor>& out,
+                            bool zero = true);
 
 // A row-major shape split at `axis`: an axis-wise copy runs `outer` times over the axis, each
 // time over contiguous blocks of (extent * inner) elements.

@@ -203,8 +203,16 @@ Expected<LossResult> CertifiedLoss::compute(const Graph& g,
     }
     auto it = robust.find(pv.name);
     const Tensor* rg = it == robust.end() ? nullptr : it->second;
-    for (int64_t i = 0; i < out.numel(); ++i)
-      out.set(i, s.kappa * out.get(i) + (rg ? (1 - s.kappa) * rg->get(i) : 0.0));
+    if (out.dtype() == DType::kF32 && (!rg || rg->dtype() == DType::kF32)) {
+      float* po = out.data<float>();
+      const float* pr = rg ? rg->data<float>() : nullptr;
+      const float kn = static_cast<float>(s.kappa), k1 = static_cast<float>(1 - s.kappa);
+      for (int64_t i = 0; i < out.numel(); ++i)
+        po[i] = kn * po[i] + (pr ? k1 * pr[i] : 0.0f);
+    } else {
+      for (int64_t i = 0; i < out.numel(); ++i)
+        out.set(i, s.kappa * out.get(i) + (rg ? (1 - s.kappa) * rg->get(i) : 0.0));
+    }
   }
   int64_t verified = 0;
   for (uint8_t b : v.verified)

@@ -139,6 +139,18 @@ void update(const OptimizerOptions& o,
             int64_t n,
             double* m,
             double* v) {
+  if (o.kind == OptimizerKind::kAdam && o.weight_decay == 0 && g != nullptr) {
+    // The common case without branches in the loop (the same arithmetic as below).
+    const double b1 = o.beta1, b2 = o.beta2, eps = o.epsilon;
+    for (int64_t i = 0; i < n; ++i) {
+      const double gi = static_cast<double>(g[i]) * gscale;
+      m[i] = b1 * m[i] + (1 - b1) * gi;
+      v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+      p[i] = static_cast<T>(static_cast<double>(p[i]) -
+                            lr * (m[i] / bc1) / (std::sqrt(v[i] / bc2) + eps));
+    }
+    return;
+  }
   for (int64_t i = 0; i < n; ++i) {
     double w = static_cast<double>(p[i]);
     double gi = g ? static_cast<double>(g[i]) * gscale : 0.0;
