@@ -6,7 +6,8 @@
 #       [--samples N] [--eps E] [--dataset fashion-mnist|mnist] --out DIR
 #
 # 1. trains a small CNN (conv16-BN-conv32-BN-fc100-fc10) with `verify-model train` (CROWN-IBP with
-#    loss fusion by default; the config it used is DIR/config.yaml, the log DIR/train.jsonl);
+#    loss fusion; --quick: IBP; --loss chooses; the config it used is DIR/config.yaml, the log
+#    DIR/train.jsonl);
 # 2. exports DIR/model.onnx (the trainer writes it);
 # 3. runs `verify-model verify DIR/model.onnx` on the first N (1000) test images at eps = 0.1
 #    (attack, IBP, CROWN and, without --quick, alpha-CROWN; report DIR/verify.json), and
