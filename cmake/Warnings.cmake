@@ -24,3 +24,27 @@ target_include_directories(nncert_build_flags INTERFACE ${PROJECT_BINARY_DIR}/ge
 function(nncert_target_defaults target)
   target_link_libraries(${target} PRIVATE nncert_build_flags)
 endfunction()
+
+# A numeric core built twice into `target`: for the baseline ISA and, on x86-64, with AVX2 + FMA
+# under a renamed Eigen namespace (so the linker cannot mix the two builds of Eigen's templates).
+# `source` is compiled with VARIANT_MACRO=generic / avx2; `target` gets HAVE_MACRO defined when the
+# AVX2 build exists, and picks one at run time.
+function(nncert_isa_variants target source variant_macro have_macro)
+  set(variants generic)
+  if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
+    list(APPEND variants avx2)
+  endif()
+  foreach(variant IN LISTS variants)
+    set(name ${target}_${variant})
+    add_library(${name} OBJECT ${source})
+    target_compile_definitions(${name} PRIVATE ${variant_macro}=${variant})
+    if(variant STREQUAL "avx2")
+      target_compile_definitions(${name} PRIVATE Eigen=EigenAvx2)
+      target_compile_options(${name} PRIVATE -mavx2 -mfma)
+      target_compile_definitions(${target} PRIVATE ${have_macro})
+    endif()
+    target_link_libraries(${name} PRIVATE nncert_core Eigen3::Eigen)
+    nncert_target_defaults(${name})
+    target_sources(${target} PRIVATE $<TARGET_OBJECTS:${name}>)
+  endforeach()
+endfunction()
