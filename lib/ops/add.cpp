@@ -35,8 +35,9 @@ Status vjp(const Node& /*node*/,
            std::span<const Tensor> out,
            std::span<const Tensor> grad_out,
            std::vector<Tensor>& grad_in,
-           const ExecContext& /*ctx*/) {
+           const ExecContext& ctx) {
   return vjp_binary(
+      ctx,
       in,
       out,
       grad_out,

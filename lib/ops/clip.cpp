@@ -57,12 +57,12 @@ Status vjp(const Node& /*node*/,
            std::span<const Tensor> out,
            std::span<const Tensor> grad_out,
            std::vector<Tensor>& grad_in,
-           const ExecContext& /*ctx*/) {
+           const ExecContext& ctx) {
   const bool has_lo = has_input(in, 1) && in[1].numel() > 0;
   const bool has_hi = has_input(in, 2) && in[2].numel() > 0;
   const double lo = has_lo ? in[1].get(0) : 0.0;
   const double hi = has_hi ? in[2].get(0) : 0.0;
-  return vjp_unary(in, out, grad_out, grad_in, [&](auto x, auto) {
+  return vjp_unary(ctx, in, out, grad_out, grad_in, [&](auto x, auto) {
     using T = decltype(x);
     return (has_lo && x < static_cast<T>(lo)) || (has_hi && x > static_cast<T>(hi)) ? T(0) : T(1);
   });

@@ -49,9 +49,9 @@ Status vjp(const Node& node,
            std::span<const Tensor> out,
            std::span<const Tensor> grad_out,
            std::vector<Tensor>& grad_in,
-           const ExecContext& /*ctx*/) {
+           const ExecContext& ctx) {
   const double alpha = node.attrs.get_float("alpha", 0.01);
-  return vjp_unary(in, out, grad_out, grad_in, [&](auto x, auto) {
+  return vjp_unary(ctx, in, out, grad_out, grad_in, [&](auto x, auto) {
     using T = decltype(x);
     return x >= T(0) ? T(1) : static_cast<T>(alpha);
   });

@@ -28,8 +28,8 @@ Status vjp(const Node& /*node*/,
            std::span<const Tensor> out,
            std::span<const Tensor> grad_out,
            std::vector<Tensor>& grad_in,
-           const ExecContext& /*ctx*/) {
-  return vjp_unary(in, out, grad_out, grad_in, [&](auto x, auto) {
+           const ExecContext& ctx) {
+  return vjp_unary(ctx, in, out, grad_out, grad_in, [&](auto x, auto) {
     using T = decltype(x);
     return T(0);
   });

@@ -8,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include "core/parallel.h"
 #include "ops/elementwise.h"
 #include "ops/op_def.h"
 #include "ops/op_util.h"
@@ -50,7 +51,8 @@ inline Tensor expand_to(const Tensor& t, DType dtype, const Shape& shape) {
 
 // Unary elementwise VJP: grad_in[0][i] = grad_out[0][i] * df(x[i], y[i]) (float input only).
 template <class DF>
-Status vjp_unary(std::span<const Tensor> in,
+Status vjp_unary(const ExecContext& ctx,
+                 std::span<const Tensor> in,
                  std::span<const Tensor> out,
                  std::span<const Tensor> grad_out,
                  std::vector<Tensor>& grad_in,
@@ -66,8 +68,10 @@ Status vjp_unary(std::span<const Tensor> in,
     const T* py = y.data<T>();
     const T* pg = gy.data<T>();
     T* po = gx.data<T>();
-    for (int64_t i = 0; i < gx.numel(); ++i)
-      po[i] = pg[i] * df(px[i], py[i]);
+    parallel_for(gx.numel(), ctx.threads, 1 << 15, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        po[i] = pg[i] * df(px[i], py[i]);
+    });
   }));
   grad_in[0] = gx;
   return Status::ok();
@@ -76,7 +80,8 @@ Status vjp_unary(std::span<const Tensor> in,
 // Broadcasting binary VJP: with a, b expanded to y's shape, grad a = unbroadcast(gy * da(a, b, y))
 // and grad b = unbroadcast(gy * db(a, b, y)); only float inputs of y's dtype take a gradient.
 template <class DA, class DB>
-Status vjp_binary(std::span<const Tensor> in,
+Status vjp_binary(const ExecContext& ctx,
+                  std::span<const Tensor> in,
                   std::span<const Tensor> out,
                   std::span<const Tensor> grad_out,
                   std::vector<Tensor>& grad_in,
@@ -99,8 +104,10 @@ Status vjp_binary(std::span<const Tensor> in,
       const T* py = out[0].data<T>();
       const T* pg = gy.data<T>();
       T* po = g.data<T>();
-      for (int64_t i = 0; i < g.numel(); ++i)
-        po[i] = pg[i] * (k == 0 ? da(pa[i], pb[i], py[i]) : db(pa[i], pb[i], py[i]));
+      parallel_for(g.numel(), ctx.threads, 1 << 15, [&](int64_t b0, int64_t e0) {
+        for (int64_t i = b0; i < e0; ++i)
+          po[i] = pg[i] * (k == 0 ? da(pa[i], pb[i], py[i]) : db(pa[i], pb[i], py[i]));
+      });
     }));
     grad_in[k] = sum_to_shape(g, in[k].shape());
   }
