@@ -10,6 +10,7 @@
 #include <Eigen/Dense>
 
 #include "bounds/dense_chain_model.h"
+#include "core/cpu_features.h"
 
 namespace nncert {
 
@@ -300,9 +301,7 @@ namespace {
 std::unique_ptr<dense_chain_detail::ChainEngine> make_engine(const dense_chain_detail::ChainSpec& s,
                                                              bool allow_avx2) {
 #ifdef NNCERT_DC_HAVE_AVX2
-  __builtin_cpu_init();
-  if (allow_avx2 && std::getenv("NNCERT_NO_AVX2") == nullptr && __builtin_cpu_supports("avx2") &&
-      __builtin_cpu_supports("fma"))
+  if (allow_avx2 && use_avx2_fma())
     return dense_chain_detail::avx2::make_engine(s);
 #else
   (void)allow_avx2;

@@ -5,8 +5,9 @@
 #include "runtime/kernels/gemm.h"
 
 #include <algorithm>
-#include <cstdlib>
+#include <type_traits>
 
+#include "core/cpu_features.h"
 #include "core/parallel.h"
 
 namespace nncert::kernels {
@@ -58,61 +59,35 @@ constexpr double kParallelWork = 1e6;
 constexpr int64_t kMinBlock = 64;
 constexpr int64_t kMaxBlocks = 32;
 
-// The AVX2 + FMA build when the CPU has both, unless NNCERT_NO_AVX2 is set in the environment
-// (decided once per process, so results never change within a run).
-bool use_avx2() {
-#ifdef NNCERT_GEMM_HAVE_AVX2
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return std::getenv("NNCERT_NO_AVX2") == nullptr && __builtin_cpu_supports("avx2") &&
-           __builtin_cpu_supports("fma");
-  }();
-  return yes;
-#else
-  return false;
-#endif
-}
-
+// One block on this CPU's build of the Eigen core (core/cpu_features.h).
+template <class T>
 void gemm_block(bool ta,
                 bool tb,
                 int64_t m,
                 int64_t n,
                 int64_t k,
-                float alpha,
-                const float* a,
-                const float* b,
-                float beta,
-                float* c,
+                T alpha,
+                const T* a,
+                const T* b,
+                T beta,
+                T* c,
                 int64_t r0,
                 int64_t r1,
                 int64_t c0,
                 int64_t c1) {
+  namespace gd = gemm_detail;
 #ifdef NNCERT_GEMM_HAVE_AVX2
-  if (use_avx2())
-    return gemm_detail::avx2::gemm_block_f32(ta, tb, m, n, k, alpha, a, b, beta, c, r0, r1, c0, c1);
+  if (use_avx2_fma()) {
+    if constexpr (std::is_same_v<T, float>)
+      return gd::avx2::gemm_block_f32(ta, tb, m, n, k, alpha, a, b, beta, c, r0, r1, c0, c1);
+    else
+      return gd::avx2::gemm_block_f64(ta, tb, m, n, k, alpha, a, b, beta, c, r0, r1, c0, c1);
+  }
 #endif
-  gemm_detail::generic::gemm_block_f32(ta, tb, m, n, k, alpha, a, b, beta, c, r0, r1, c0, c1);
-}
-
-void gemm_block(bool ta,
-                bool tb,
-                int64_t m,
-                int64_t n,
-                int64_t k,
-                double alpha,
-                const double* a,
-                const double* b,
-                double beta,
-                double* c,
-                int64_t r0,
-                int64_t r1,
-                int64_t c0,
-                int64_t c1) {
-#ifdef NNCERT_GEMM_HAVE_AVX2
-  if (use_avx2())
-    return gemm_detail::avx2::gemm_block_f64(ta, tb, m, n, k, alpha, a, b, beta, c, r0, r1, c0, c1);
-#endif
-  gemm_detail::generic::gemm_block_f64(ta, tb, m, n, k, alpha, a, b, beta, c, r0, r1, c0, c1);
+  if constexpr (std::is_same_v<T, float>)
+    gd::generic::gemm_block_f32(ta, tb, m, n, k, alpha, a, b, beta, c, r0, r1, c0, c1);
+  else
+    gd::generic::gemm_block_f64(ta, tb, m, n, k, alpha, a, b, beta, c, r0, r1, c0, c1);
 }
 
 }  // namespace
